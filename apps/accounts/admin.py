@@ -1,0 +1,54 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.forms import UserChangeForm, UserCreationForm
+from django.utils.translation import gettext_lazy as _
+
+from apps.accounts.models import User
+
+
+class MakrXUserCreationForm(UserCreationForm):
+    class Meta:
+        model = User
+        fields = ("email", "name")
+
+
+class MakrXUserChangeForm(UserChangeForm):
+    class Meta:
+        model = User
+        fields = "__all__"
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    form = MakrXUserChangeForm
+    add_form = MakrXUserCreationForm
+    ordering = ("email",)
+    list_display = (
+        "email",
+        "name",
+        "locale",
+        "email_verified",
+        "is_active",
+        "is_staff",
+        "created_at",
+    )
+    list_filter = ("is_active", "is_staff", "is_superuser", "email_verified", "locale")
+    search_fields = ("email", "name", "phone")
+    readonly_fields = ("id", "created_at", "updated_at", "last_login")
+    date_hierarchy = "created_at"
+    fieldsets = (
+        (None, {"fields": ("id", "email", "password")}),
+        (_("Profile"), {"fields": ("name", "phone", "address", "locale", "preferences")}),
+        (_("Status"), {"fields": ("email_verified", "is_active")}),
+        (
+            _("Permissions"),
+            {"fields": ("is_staff", "is_superuser", "groups", "user_permissions")},
+        ),
+        (_("Dates"), {"fields": ("last_login", "created_at", "updated_at")}),
+    )
+    add_fieldsets = (
+        (
+            None,
+            {"classes": ("wide",), "fields": ("email", "name", "password1", "password2")},
+        ),
+    )

@@ -1,0 +1,241 @@
+from django.db import transaction
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import permissions, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import BaseThrottle
+from rest_framework.views import APIView
+from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
+from rest_framework_simplejwt.serializers import TokenRefreshSerializer
+from rest_framework_simplejwt.settings import api_settings as jwt_settings
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from apps.accounts import services
+from apps.accounts.api import serializers as s
+from apps.accounts.models import User
+from apps.core.api.concurrency import check_if_match, etag_for
+from apps.core.api.serializers import ErrorSerializer
+from apps.core.api.throttles import ScopedRateThrottle
+
+ERROR = OpenApiResponse(ErrorSerializer, description="Error envelope")
+
+
+def _expires_in() -> int:
+    return int(jwt_settings.ACCESS_TOKEN_LIFETIME.total_seconds())
+
+
+def _client_ip(request: Request) -> str:
+    return BaseThrottle().get_ident(request)
+
+
+class RegisterView(APIView):
+    permission_classes = [permissions.AllowAny]
+    authentication_classes: list = []
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "register"
+
+    @extend_schema(
+        operation_id="users_register",
+        request=s.RegisterSerializer,
+        responses={201: s.UserSerializer, 400: ERROR, 429: ERROR},
+        tags=["users"],
+    )
+    def post(self, request: Request) -> Response:
+        serializer = s.RegisterSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        user = services.user_register(
+            email=data["email"],
+            name=data["name"],
+            password=data["password"],
+            locale=data["locale"],
+            phone=data["phone"],
+        )
+        return Response(s.UserSerializer(user).data, status=status.HTTP_201_CREATED)
+
+
+class LoginView(APIView):
+    permission_classes = [permissions.AllowAny]
+    authentication_classes: list = []
+
+    @extend_schema(
+        operation_id="users_login",
+        request=s.LoginSerializer,
+        responses={200: s.TokenPairSerializer, 400: ERROR, 401: ERROR, 429: ERROR},
+        tags=["users"],
+    )
+    def post(self, request: Request) -> Response:
+        serializer = s.LoginSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = services.user_login(
+            email=serializer.validated_data["email"],
+            password=serializer.validated_data["password"],
+            ip=_client_ip(request),
+        )
+        refresh = RefreshToken.for_user(user)
+        User.objects.filter(pk=user.pk).update(last_login=refresh.current_time)
+        return Response(
+            {
+                "access_token": str(refresh.access_token),
+                "refresh_token": str(refresh),
+                "token_type": "bearer",
+                "expires_in": _expires_in(),
+                "user": s.UserSerializer(user).data,
+            }
+        )
+
+
+class TokenRefreshView(APIView):
+    permission_classes = [permissions.AllowAny]
+    authentication_classes: list = []
+
+    @extend_schema(
+        operation_id="users_token_refresh",
+        request=s.RefreshTokenInputSerializer,
+        responses={200: s.RefreshedTokenSerializer, 400: ERROR, 401: ERROR},
+        tags=["users"],
+    )
+    def post(self, request: Request) -> Response:
+        given = s.RefreshTokenInputSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        refresh = TokenRefreshSerializer(data={"refresh": given.validated_data["refresh_token"]})
+        try:
+            with transaction.atomic():
+                refresh.is_valid(raise_exception=True)
+        except TokenError as exc:
+            raise InvalidToken(str(exc)) from exc
+        return Response(
+            {
+                "access_token": refresh.validated_data["access"],
+                "refresh_token": refresh.validated_data["refresh"],
+                "token_type": "bearer",
+                "expires_in": _expires_in(),
+            }
+        )
+
+
+class LogoutView(APIView):
+    permission_classes = [permissions.AllowAny]
+    authentication_classes: list = []
+
+    @extend_schema(
+        operation_id="users_logout",
+        request=s.RefreshTokenInputSerializer,
+        responses={204: None, 400: ERROR, 401: ERROR},
+        tags=["users"],
+    )
+    def post(self, request: Request) -> Response:
+        given = s.RefreshTokenInputSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        try:
+            RefreshToken(given.validated_data["refresh_token"]).blacklist()
+        except TokenError as exc:
+            raise InvalidToken(str(exc)) from exc
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MeView(APIView):
+    @extend_schema(
+        operation_id="users_me", responses={200: s.UserSerializer, 401: ERROR}, tags=["users"]
+    )
+    def get(self, request: Request) -> Response:
+        return Response(
+            s.UserSerializer(request.user).data, headers={"ETag": etag_for(request.user)}
+        )
+
+    @extend_schema(
+        operation_id="users_me_update",
+        request=s.MeUpdateSerializer,
+        responses={200: s.UserSerializer, 400: ERROR, 401: ERROR, 412: ERROR},
+        tags=["users"],
+    )
+    def patch(self, request: Request) -> Response:
+        serializer = s.MeUpdateSerializer(request.user, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        with transaction.atomic():
+            # Lock before comparing versions, so two tabs saving at once cannot both win.
+            user = User.objects.select_for_update().get(pk=request.user.pk)
+            check_if_match(request, user)
+            user = services.user_update_profile(
+                user=user, acting_user=request.user, changes=dict(serializer.validated_data)
+            )
+        return Response(s.UserSerializer(user).data, headers={"ETag": etag_for(user)})
+
+
+class EmailVerifyView(APIView):
+    permission_classes = [permissions.AllowAny]
+    authentication_classes: list = []
+
+    @extend_schema(
+        operation_id="users_verify_email",
+        request=s.EmailVerificationSerializer,
+        responses={200: s.UserSerializer, 400: ERROR},
+        tags=["users"],
+    )
+    def post(self, request: Request) -> Response:
+        serializer = s.EmailVerificationSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = services.user_verify_email(token=serializer.validated_data["token"])
+        return Response(s.UserSerializer(user).data)
+
+
+class EmailVerifyResendView(APIView):
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "email"
+
+    @extend_schema(
+        operation_id="users_verify_email_resend",
+        request=None,
+        responses={202: s.DetailSerializer, 401: ERROR, 429: ERROR},
+        tags=["users"],
+    )
+    def post(self, request: Request) -> Response:
+        services.user_request_email_verification(user=request.user)
+        return Response(
+            {"detail": "If your address is not verified yet, a new link is on its way."},
+            status=status.HTTP_202_ACCEPTED,
+        )
+
+
+class PasswordResetRequestView(APIView):
+    permission_classes = [permissions.AllowAny]
+    authentication_classes: list = []
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "email"
+
+    @extend_schema(
+        operation_id="users_password_reset",
+        request=s.PasswordResetRequestSerializer,
+        responses={202: s.DetailSerializer, 400: ERROR, 429: ERROR},
+        tags=["users"],
+    )
+    def post(self, request: Request) -> Response:
+        serializer = s.PasswordResetRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.password_reset_request(email=serializer.validated_data["email"])
+        # The same answer whether or not the account exists: no address probing.
+        return Response(
+            {"detail": "If an account uses this address, a reset link is on its way."},
+            status=status.HTTP_202_ACCEPTED,
+        )
+
+
+class PasswordResetConfirmView(APIView):
+    permission_classes = [permissions.AllowAny]
+    authentication_classes: list = []
+
+    @extend_schema(
+        operation_id="users_password_reset_confirm",
+        request=s.PasswordResetConfirmSerializer,
+        responses={200: s.DetailSerializer, 400: ERROR},
+        tags=["users"],
+    )
+    def post(self, request: Request) -> Response:
+        serializer = s.PasswordResetConfirmSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.password_reset_confirm(
+            uid=serializer.validated_data["uid"],
+            token=serializer.validated_data["token"],
+            new_password=serializer.validated_data["new_password"],
+        )
+        return Response({"detail": "Your password has been changed; sign in with the new one."})

@@ -1,0 +1,116 @@
+"""Account pages: sign in, sign up, sign out, email verification, password reset, profile."""
+
+from django.contrib import messages
+from django.contrib.auth import login, logout
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse_lazy
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from apps.accounts import services
+from apps.accounts.forms import LoginForm, PasswordResetRequestForm, ProfileForm, RegisterForm
+from apps.core.exceptions import ApplicationError
+
+MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
+
+
+def _next_url(request: HttpRequest) -> str:
+    candidate = request.POST.get("next") or request.GET.get("next") or ""
+    if url_has_allowed_host_and_scheme(
+        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return candidate
+    return str(reverse_lazy("home"))
+
+
+def login_page(request: HttpRequest) -> HttpResponse:
+    form = LoginForm(request, data=request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        assert form.user is not None
+        login(request, form.user, backend=MODEL_BACKEND)
+        return redirect(_next_url(request))
+    return render(request, "accounts/login.html", {"form": form, "next": _next_url(request)})
+
+
+@require_POST
+def logout_page(request: HttpRequest) -> HttpResponse:
+    logout(request)
+    messages.info(request, _("You are signed out."))
+    return redirect("home")
+
+
+def register_page(request: HttpRequest) -> HttpResponse:
+    form = RegisterForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            user = services.user_register(
+                email=data["email"],
+                name=data["name"],
+                password=data["password"],
+                locale=data["locale"],
+            )
+        except ApplicationError as exc:
+            for field, errors in exc.details.items():
+                for error in errors:
+                    form.add_error(field if field in form.fields else None, error)
+        else:
+            login(request, user, backend=MODEL_BACKEND)
+            messages.success(
+                request, _("Welcome to MakrX! We sent you a link to verify your email address.")
+            )
+            return redirect("home")
+    return render(request, "accounts/register.html", {"form": form})
+
+
+def verify_email_page(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        user = services.user_verify_email(token=token)
+    except ApplicationError as exc:
+        return render(request, "accounts/verify_email.html", {"error": exc.message}, status=400)
+    return render(request, "accounts/verify_email.html", {"verified_user": user})
+
+
+@login_required
+@require_POST
+def resend_verification_page(request: HttpRequest) -> HttpResponse:
+    services.user_request_email_verification(user=request.user)  # type: ignore[arg-type]
+    messages.info(request, _("A new verification link is on its way."))
+    return redirect("accounts:profile")
+
+
+def password_reset_page(request: HttpRequest) -> HttpResponse:
+    form = PasswordResetRequestForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        services.password_reset_request(email=form.cleaned_data["email"])
+        return render(request, "accounts/password_reset_sent.html")
+    return render(request, "accounts/password_reset.html", {"form": form})
+
+
+class PasswordResetConfirmPage(auth_views.PasswordResetConfirmView):
+    template_name = "accounts/password_reset_confirm.html"
+    success_url = reverse_lazy("accounts:login")
+
+    def form_valid(self, form):  # type: ignore[no-untyped-def]
+        messages.success(
+            self.request, _("Your password has been changed; sign in with the new one.")
+        )
+        return super().form_valid(form)
+
+
+@login_required
+def profile_page(request: HttpRequest) -> HttpResponse:
+    form = ProfileForm(request.POST or None, instance=request.user)
+    if request.method == "POST" and form.is_valid():
+        services.user_update_profile(
+            user=request.user,  # type: ignore[arg-type]
+            acting_user=request.user,  # type: ignore[arg-type]
+            changes={field: form.cleaned_data[field] for field in form.changed_data},
+        )
+        messages.success(request, _("Your profile is saved."))
+        return redirect("accounts:profile")
+    return render(request, "accounts/profile.html", {"form": form})
