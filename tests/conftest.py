@@ -30,16 +30,22 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def _fast_password_hashing() -> None:
     # Real hashing costs ~0.3 s per password; tests check behaviour, not hash strength.
     django_settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    get_hashers.cache_clear()
+    get_hashers.cache_clear()  # type: ignore[attr-defined]
 
 
 @pytest.fixture(autouse=True)
-def _isolated_cache(settings) -> None:  # type: ignore[no-untyped-def]
-    """Each test sees an empty cache (throttles, login failures) without flushing Redis,
-    which other test processes share."""
+def _test_settings(settings) -> None:  # type: ignore[no-untyped-def]
+    # Each test sees an empty cache (throttles, login failures) without flushing
+    # Redis, which other test processes share.
     caches = {name: dict(conf) for name, conf in settings.CACHES.items()}
     caches["default"]["KEY_PREFIX"] = f"test-{uuid.uuid4().hex}"
     settings.CACHES = caches
+    # The test client speaks plain HTTP, and static files are not collected.
+    settings.SECURE_SSL_REDIRECT = False
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
 
 
 @pytest.fixture

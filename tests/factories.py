@@ -18,4 +18,4 @@ class UserFactory(factory.django.DjangoModelFactory):
     @factory.post_generation
     def _save(self, create: bool, extracted: object, **kwargs: object) -> None:
         if create:
-            self.save()
+            self.save()  # type: ignore[attr-defined]

@@ -27,10 +27,12 @@ def check_cache() -> None:
 def check_broker() -> str:
     if settings.CELERY_TASK_ALWAYS_EAGER:
         return "eager"
-    from makrx.celery import app
+    from kombu import Connection
 
-    with app.connection_for_write() as conn:
-        conn.ensure_connection(max_retries=1, timeout=2)
+    # A fresh connection, not one from the pool: the point is to learn whether the
+    # broker answers now.
+    with Connection(settings.CELERY_BROKER_URL, connect_timeout=2) as conn:
+        conn.ensure_connection(max_retries=0, timeout=2)
     return "ok"
 
 

@@ -24,6 +24,12 @@ def _expires_in() -> int:
     return int(jwt_settings.ACCESS_TOKEN_LIFETIME.total_seconds())
 
 
+def _signed_in(request: Request) -> User:
+    user = request.user
+    assert isinstance(user, User)  # IsAuthenticated ran before the handler
+    return user
+
+
 def _client_ip(request: Request) -> str:
     return BaseThrottle().get_ident(request)
 
@@ -139,9 +145,8 @@ class MeView(APIView):
         operation_id="users_me", responses={200: s.UserSerializer, 401: ERROR}, tags=["users"]
     )
     def get(self, request: Request) -> Response:
-        return Response(
-            s.UserSerializer(request.user).data, headers={"ETag": etag_for(request.user)}
-        )
+        user = _signed_in(request)
+        return Response(s.UserSerializer(user).data, headers={"ETag": etag_for(user)})
 
     @extend_schema(
         operation_id="users_me_update",
@@ -150,14 +155,15 @@ class MeView(APIView):
         tags=["users"],
     )
     def patch(self, request: Request) -> Response:
-        serializer = s.MeUpdateSerializer(request.user, data=request.data, partial=True)
+        me = _signed_in(request)
+        serializer = s.MeUpdateSerializer(me, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         with transaction.atomic():
             # Lock before comparing versions, so two tabs saving at once cannot both win.
-            user = User.objects.select_for_update().get(pk=request.user.pk)
+            user = User.objects.select_for_update().get(pk=me.pk)
             check_if_match(request, user)
             user = services.user_update_profile(
-                user=user, acting_user=request.user, changes=dict(serializer.validated_data)
+                user=user, acting_user=me, changes=dict(serializer.validated_data)
             )
         return Response(s.UserSerializer(user).data, headers={"ETag": etag_for(user)})
 
@@ -190,7 +196,7 @@ class EmailVerifyResendView(APIView):
         tags=["users"],
     )
     def post(self, request: Request) -> Response:
-        services.user_request_email_verification(user=request.user)
+        services.user_request_email_verification(user=_signed_in(request))
         return Response(
             {"detail": "If your address is not verified yet, a new link is on its way."},
             status=status.HTTP_202_ACCEPTED,

@@ -57,7 +57,8 @@ def _message_for(exc: exceptions.APIException) -> str:
     if isinstance(exc, exceptions.ValidationError):
         return "The request is not valid; see details."
     if isinstance(exc, exceptions.Throttled):
-        wait = f" Try again in {int(exc.wait)} seconds." if exc.wait is not None else ""
+        seconds = getattr(exc, "wait", None)
+        wait = f" Try again in {int(seconds)} seconds." if seconds is not None else ""
         return f"Too many requests.{wait}"
     detail = exc.detail
     if isinstance(detail, list | dict):
@@ -73,8 +74,9 @@ def _api_exception_response(exc: exceptions.APIException) -> Response:
     elif isinstance(exc.detail, dict):
         details = exc.detail
     headers: dict[str, str] = {}
-    if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
-        headers["Retry-After"] = str(max(1, int(exc.wait)))
+    seconds = getattr(exc, "wait", None)
+    if isinstance(exc, exceptions.Throttled) and seconds is not None:
+        headers["Retry-After"] = str(max(1, int(seconds)))
     return Response(
         error_body(_code_for(exc), _message_for(exc), details),
         status=exc.status_code,
