@@ -14,7 +14,8 @@ from django.utils.translation import gettext_lazy as _
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
-environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+if env.bool("READ_DOT_ENV", default=True):
+    environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DEBUG = env.bool("DEBUG", default=False)
 # Embedded mode: no external services configured. Production mode turns on the
@@ -24,7 +25,7 @@ SECURE_DEFAULTS = not DEBUG and not EMBEDDED
 
 SECRET_KEY = env.str(
     "SECRET_KEY",
-    default="embedded-only-insecure-key-set-SECRET_KEY-in-production-0123456789",
+    default="django-insecure-embedded-only-set-SECRET_KEY-in-production-0123456789",
 )
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
