@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "mozilla_django_oidc",
     "apps.core",
     "apps.accounts",
+    "apps.makerspaces",
 ]
 
 MIDDLEWARE = [

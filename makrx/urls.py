@@ -15,6 +15,7 @@ admin.site.index_title = "Run your makerspace"
 
 api_v1 = [
     path("", include("apps.accounts.api.urls")),
+    path("", include("apps.makerspaces.api.urls")),
 ]
 
 urlpatterns = [
@@ -22,6 +23,7 @@ urlpatterns = [
     path("health", health, name="health"),
     path("admin/", admin.site.urls),
     path("accounts/", include("apps.accounts.urls")),
+    path("spaces/", include("apps.makerspaces.urls")),
     path("oidc/", include("mozilla_django_oidc.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include(api_v1)),

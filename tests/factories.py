@@ -19,3 +19,36 @@ class UserFactory(factory.django.DjangoModelFactory):
     def _save(self, create: bool, extracted: object, **kwargs: object) -> None:
         if create:
             self.save()  # type: ignore[attr-defined]
+
+
+class MakerspaceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "makerspaces.Makerspace"
+
+    name = factory.Sequence(lambda n: f"Makerspace {n}")
+    slug = factory.Sequence(lambda n: f"makerspace-{n}")
+    description = "Tools, machines and friendly people."
+    address = "1 Workshop Street"
+    location = "Kyiv"
+    timezone = "Europe/Kyiv"
+    currency = "UAH"
+    join_policy = "open"
+
+
+class MembershipFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "makerspaces.Membership"
+
+    user = factory.SubFactory(UserFactory)
+    makerspace = factory.SubFactory(MakerspaceFactory)
+    role = "member"
+    status = "active"
+
+
+class SkillFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "makerspaces.Skill"
+
+    makerspace = factory.SubFactory(MakerspaceFactory)
+    slug = factory.Sequence(lambda n: f"skill-{n}")
+    name = factory.Sequence(lambda n: f"Skill {n}")

@@ -1,0 +1,51 @@
+"""Writing the audit log. Call inside the service's transaction, so the entry and the
+change commit or roll back together."""
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+
+from apps.core.models import AuditLogEntry
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, models.Model):
+        return str(value.pk)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal | UUID):
+        return str(value)
+    return value
+
+
+def diff(instance: models.Model, changes: dict[str, Any]) -> dict[str, list[Any]]:
+    """``{field: [old, new]}`` for the fields whose value really changes."""
+    result: dict[str, list[Any]] = {}
+    for field, new in changes.items():
+        old = getattr(instance, field)
+        if old != new:
+            result[field] = [_plain(old), _plain(new)]
+    return result
+
+
+def audit_record(
+    *,
+    actor: Any,
+    instance: models.Model,
+    action: str,
+    makerspace_id: Any = None,
+    changes: dict[str, Any] | None = None,
+) -> AuditLogEntry:
+    return AuditLogEntry.objects.create(
+        actor=actor if getattr(actor, "is_authenticated", False) else None,
+        makerspace_id=makerspace_id,
+        content_type=ContentType.objects.get_for_model(instance, for_concrete_model=False),
+        object_id=str(instance.pk),
+        object_repr=str(instance)[:200],
+        action=action,
+        changes={key: _plain(value) for key, value in (changes or {}).items()},
+    )

@@ -1,0 +1,130 @@
+"""The role matrix: which makerspace role may do which ``module.action``.
+
+Every check in MakrX — DRF permission classes, the admin, pages and services —
+ends in :func:`has_makerspace_permission`, so they cannot disagree.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from django.apps import apps
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
+    from apps.accounts.models import User
+
+
+class Role:
+    ADMIN = "admin"
+    MANAGER = "manager"
+    MEMBER = "member"
+
+
+_MEMBER = {
+    "makerspace.view",
+    "skills.view",
+    "equipment.view",
+    "equipment.book",
+    "inventory.view",
+    "projects.view",
+    "projects.create",
+    "billing.view_own",
+}
+_MANAGER = _MEMBER | {
+    "members.view",
+    "members.invite",
+    "members.approve",
+    "skills.manage",
+    "skills.grant",
+    "closures.manage",
+    "equipment.create",
+    "equipment.update",
+    "equipment.delete",
+    "equipment.maintain",
+    "reservations.manage",
+    "inventory.create",
+    "inventory.update",
+    "inventory.deduct",
+    "inventory.restock",
+    "inventory.adjust",
+    "projects.manage",
+    "billing.view",
+    "analytics.view",
+    "audit.view",
+}
+_ADMIN = _MANAGER | {
+    "makerspace.update",
+    "makerspace.delete",
+    "members.manage",
+    "inventory.delete",
+    "billing.manage",
+}
+
+ROLE_MATRIX: dict[str, frozenset[str]] = {
+    Role.MEMBER: frozenset(_MEMBER),
+    Role.MANAGER: frozenset(_MANAGER),
+    Role.ADMIN: frozenset(_ADMIN),
+}
+ALL_PERMISSIONS: frozenset[str] = frozenset(_ADMIN)
+STAFF_ROLES = (Role.ADMIN, Role.MANAGER)
+
+
+def role_allows(role: str | None, permission: str) -> bool:
+    if permission not in ALL_PERMISSIONS:
+        raise ValueError(f"Unknown permission {permission!r}: add it to the role matrix.")
+    return role is not None and permission in ROLE_MATRIX.get(role, frozenset())
+
+
+def _roles_of(user: User) -> dict[str, str]:
+    """makerspace id (str) → role, for the user's active memberships; cached on the user."""
+    cached: dict[str, str] | None = getattr(user, "_makrx_roles", None)
+    if cached is None:
+        membership_model = apps.get_model("makerspaces", "Membership")
+        rows = membership_model.objects.filter(user=user, status="active").values_list(
+            "makerspace_id", "role"
+        )
+        cached = {str(space_id): role for space_id, role in rows}
+        user._makrx_roles = cached  # type: ignore[union-attr]
+    return cached
+
+
+def forget_roles(user: Any) -> None:
+    """Drop the per-request role cache after a membership of this user changed."""
+    if hasattr(user, "_makrx_roles"):
+        del user._makrx_roles
+
+
+def role_in(user: User | AnonymousUser | None, makerspace: Any) -> str | None:
+    if user is None or not user.is_authenticated:
+        return None
+    space_id = str(getattr(makerspace, "pk", makerspace))
+    return _roles_of(user).get(space_id)  # type: ignore[arg-type]
+
+
+def has_makerspace_permission(
+    user: User | AnonymousUser | None, makerspace: Any, permission: str
+) -> bool:
+    """Whether ``user`` may do ``permission`` (``"module.action"``) in ``makerspace``.
+
+    ``makerspace`` is a Makerspace or its id. Super admins pass everything.
+    """
+    if permission not in ALL_PERMISSIONS:
+        raise ValueError(f"Unknown permission {permission!r}: add it to the role matrix.")
+    if user is None or not user.is_authenticated or not user.is_active:
+        return False
+    if user.is_superuser:
+        return True
+    return role_allows(role_in(user, makerspace), permission)
+
+
+def makerspace_ids_with(user: User | AnonymousUser | None, permission: str) -> list[str]:
+    """Ids of the spaces where ``user`` holds ``permission`` (not meaningful for super admins)."""
+    if user is None or not user.is_authenticated:
+        return []
+    return [
+        space_id
+        for space_id, role in _roles_of(user).items()  # type: ignore[arg-type]
+        if role_allows(role, permission)
+    ]

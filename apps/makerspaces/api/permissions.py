@@ -1,0 +1,62 @@
+"""Makerspace-scoped API access: one permission class, driven by a view attribute.
+
+A view lists ``required_permissions = {action: "module.action"}``. The caller must
+be signed in (401), belong to the space in the URL (404 otherwise: another
+tenant's space does not exist for them), and hold the permission (403).
+"""
+
+from typing import Any
+
+from django.core.exceptions import ImproperlyConfigured
+from django.http import Http404
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+
+from apps.accounts.models import User
+from apps.core.permissions import has_makerspace_permission
+from apps.makerspaces.models import Makerspace
+from apps.makerspaces.selectors import makerspace_for_member
+
+UUID_PATTERN = r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
+
+
+class MakerspaceScopedMixin:
+    """For viewsets nested under ``/makerspaces/{makerspace_pk}/``."""
+
+    makerspace_url_kwarg = "makerspace_pk"
+    required_permissions: dict[str, str] = {}
+    kwargs: dict[str, Any]
+    action: str | None
+    request: Request
+
+    def get_required_permission(self) -> str:
+        action = self.action or ""
+        try:
+            return self.required_permissions[action]
+        except KeyError:
+            raise ImproperlyConfigured(
+                f"{type(self).__name__}.required_permissions has no entry for {action!r}."
+            ) from None
+
+    def get_makerspace(self) -> Makerspace:
+        cached = getattr(self, "_makerspace", None)
+        if cached is not None:
+            return cached
+        user = self.request.user
+        assert isinstance(user, User)
+        makerspace = makerspace_for_member(
+            user=user, makerspace_id=self.kwargs[self.makerspace_url_kwarg]
+        )
+        if makerspace is None:
+            raise Http404("No such makerspace.")
+        self._makerspace = makerspace
+        return makerspace
+
+
+class HasMakerspacePermission(BasePermission):
+    def has_permission(self, request: Request, view: Any) -> bool:
+        user = request.user
+        if not user or not user.is_authenticated:
+            return False
+        makerspace = view.get_makerspace()
+        return has_makerspace_permission(user, makerspace, view.get_required_permission())

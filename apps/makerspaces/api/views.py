@@ -1,0 +1,550 @@
+from typing import Any
+
+from django.db import transaction
+from django.http import Http404
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
+from rest_framework import mixins, permissions, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from apps.accounts.models import User
+from apps.core.api.concurrency import check_if_match, etag_for
+from apps.core.api.serializers import ErrorSerializer
+from apps.core.models import AuditLogEntry
+from apps.core.permissions import has_makerspace_permission, role_in
+from apps.makerspaces import selectors, services
+from apps.makerspaces.api import serializers as s
+from apps.makerspaces.api.permissions import (
+    UUID_PATTERN,
+    HasMakerspacePermission,
+    MakerspaceScopedMixin,
+)
+from apps.makerspaces.models import Closure, Invitation, Makerspace, Membership, Skill
+
+ERROR = OpenApiResponse(ErrorSerializer, description="Error envelope")
+
+
+def _user(request: Request) -> User:
+    user = request.user
+    assert isinstance(user, User)
+    return user
+
+
+class DirectoryQuerySerializer(serializers.Serializer):
+    search = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    verified = serializers.BooleanField(required=False, allow_null=True, default=None)
+    near = serializers.CharField(required=False, help_text="lat,lng")
+    radius_km = serializers.FloatField(required=False, min_value=0.1, max_value=20000)
+
+    def validate_near(self, value: str) -> tuple[float, float]:
+        try:
+            return selectors.parse_near(value)
+        except ValueError as exc:
+            raise serializers.ValidationError(str(exc)) from exc
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if "radius_km" in attrs and "near" not in attrs:
+            raise serializers.ValidationError({"radius_km": ["Give near=lat,lng with radius_km."]})
+        return attrs
+
+
+class VerifySerializer(serializers.Serializer):
+    verified = serializers.BooleanField(default=True)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        parameters=[
+            OpenApiParameter("search", str, description="Name, description, address or city"),
+            OpenApiParameter("verified", bool),
+            OpenApiParameter("near", str, description="lat,lng — orders by distance"),
+            OpenApiParameter("radius_km", float, description="With near: only spaces this close"),
+        ],
+        responses={200: s.MakerspaceSerializer(many=True), 400: ERROR},
+    ),
+    retrieve=extend_schema(responses={200: s.MakerspaceSerializer, 404: ERROR}),
+    create=extend_schema(responses={201: s.MakerspaceSerializer, 400: ERROR, 401: ERROR}),
+    partial_update=extend_schema(
+        responses={200: s.MakerspaceSerializer, 400: ERROR, 403: ERROR, 404: ERROR, 412: ERROR}
+    ),
+    update=extend_schema(
+        responses={200: s.MakerspaceSerializer, 400: ERROR, 403: ERROR, 404: ERROR, 412: ERROR}
+    ),
+    destroy=extend_schema(responses={204: None, 403: ERROR, 404: ERROR}),
+)
+class MakerspaceViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
+    """The public directory of makerspaces, and each space's own settings."""
+
+    serializer_class = s.MakerspaceSerializer
+    lookup_value_regex = UUID_PATTERN
+    queryset = Makerspace.objects.none()
+    # Which role permission each write needs; reads of an active space are public.
+    required_permissions = {
+        "update": "makerspace.update",
+        "partial_update": "makerspace.update",
+        "destroy": "makerspace.delete",
+    }
+
+    def get_permissions(self) -> list[permissions.BasePermission]:
+        if self.action in ("list", "retrieve"):
+            return [permissions.AllowAny()]
+        return [permissions.IsAuthenticated()]
+
+    def get_queryset(self) -> Any:
+        if self.action == "list":
+            query = DirectoryQuerySerializer(data=self.request.query_params)
+            query.is_valid(raise_exception=True)
+            return selectors.makerspace_directory(
+                search=query.validated_data.get("search", ""),
+                verified=query.validated_data.get("verified"),
+                near=query.validated_data.get("near"),
+                radius_km=query.validated_data.get("radius_km"),
+            ).prefetch_related("closures")
+        return Makerspace.objects.prefetch_related("closures")
+
+    def get_object(self) -> Makerspace:
+        makerspace = get_object_or_404(self.get_queryset(), pk=self.kwargs["pk"])
+        user = self.request.user
+        if not makerspace.is_active and not (
+            user.is_authenticated and (user.is_superuser or role_in(user, makerspace))
+        ):
+            raise Http404
+        required = self.required_permissions.get(self.action or "")
+        if required and not has_makerspace_permission(user, makerspace, required):
+            if role_in(user, makerspace) is None and not user.is_superuser:
+                raise Http404
+            raise PermissionDenied("Only an admin of this makerspace can do that.")
+        return makerspace
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        makerspace = self.get_object()
+        return Response(
+            self.get_serializer(makerspace).data, headers={"ETag": etag_for(makerspace)}
+        )
+
+    def create(self, request: Request) -> Response:
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        fields = dict(serializer.validated_data)
+        makerspace = services.makerspace_create(
+            creator=_user(request), name=fields.pop("name"), **fields
+        )
+        return Response(self.get_serializer(makerspace).data, status=status.HTTP_201_CREATED)
+
+    def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        partial = kwargs.pop("partial", False)
+        makerspace = self.get_object()
+        serializer = self.get_serializer(makerspace, data=request.data, partial=partial)
+        serializer.is_valid(raise_exception=True)
+        with transaction.atomic():
+            locked = Makerspace.objects.select_for_update().get(pk=makerspace.pk)
+            check_if_match(request, locked)
+            makerspace = services.makerspace_update(
+                makerspace=locked,
+                acting_user=_user(request),
+                changes=dict(serializer.validated_data),
+            )
+        return Response(
+            self.get_serializer(makerspace).data, headers={"ETag": etag_for(makerspace)}
+        )
+
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return self.update(request, *args, partial=True, **kwargs)
+
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        services.makerspace_deactivate(makerspace=self.get_object(), acting_user=_user(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        request=VerifySerializer,
+        responses={200: s.MakerspaceSerializer, 403: ERROR, 404: ERROR},
+    )
+    @action(detail=True, methods=["post"])
+    def verify(self, request: Request, pk: str) -> Response:
+        """Super admins mark a space as verified (or take it back with `{"verified": false}`)."""
+        makerspace = get_object_or_404(Makerspace, pk=pk)
+        if not request.user.is_superuser:
+            raise PermissionDenied("Only a super admin verifies makerspaces.")
+        body = VerifySerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        makerspace = services.makerspace_set_verified(
+            makerspace=makerspace,
+            acting_user=_user(request),
+            verified=body.validated_data["verified"],
+        )
+        return Response(self.get_serializer(makerspace).data)
+
+    @extend_schema(
+        request=None,
+        responses={201: s.MembershipOfUserSerializer, 403: ERROR, 404: ERROR, 409: ERROR},
+    )
+    @action(detail=True, methods=["post"])
+    def join(self, request: Request, pk: str) -> Response:
+        """Join as a member: at once when the policy is `open`, pending on `approval`."""
+        makerspace = get_object_or_404(Makerspace, pk=pk, is_active=True)
+        membership = services.makerspace_join(makerspace=makerspace, user=_user(request))
+        return Response(
+            s.MembershipOfUserSerializer(membership).data, status=status.HTTP_201_CREATED
+        )
+
+
+@extend_schema_view(
+    list=extend_schema(responses={200: s.MemberSerializer(many=True), 403: ERROR, 404: ERROR}),
+    retrieve=extend_schema(responses={200: s.MemberSerializer, 403: ERROR, 404: ERROR}),
+    create=extend_schema(
+        request=s.InviteSerializer,
+        responses={201: s.InvitationSerializer, 400: ERROR, 403: ERROR, 404: ERROR, 409: ERROR},
+        description="Invite someone by email; they accept from their inbox or the emailed link.",
+    ),
+    partial_update=extend_schema(
+        request=s.MemberRoleSerializer,
+        responses={200: s.MemberSerializer, 400: ERROR, 403: ERROR, 404: ERROR, 409: ERROR},
+    ),
+    destroy=extend_schema(responses={204: None, 403: ERROR, 404: ERROR, 409: ERROR}),
+)
+class MemberViewSet(MakerspaceScopedMixin, viewsets.GenericViewSet):
+    """The members of one makerspace; `{m}` is the membership id."""
+
+    serializer_class = s.MemberSerializer
+    permission_classes = [HasMakerspacePermission]
+    lookup_value_regex = UUID_PATTERN
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    required_permissions = {
+        "list": "members.view",
+        "retrieve": "members.view",
+        "create": "members.invite",
+        "partial_update": "members.manage",
+        "destroy": "members.manage",
+        "approve": "members.approve",
+        "grant_skill": "skills.grant",
+        "revoke_skill": "skills.grant",
+    }
+
+    def get_required_permission(self) -> str:
+        # Anyone may leave a space: deleting one's own membership needs no role.
+        if self.action == "destroy" and self._is_own_membership():
+            return "makerspace.view"
+        return super().get_required_permission()
+
+    def _is_own_membership(self) -> bool:
+        return Membership.objects.filter(pk=self.kwargs.get("pk"), user=self.request.user).exists()
+
+    def get_queryset(self) -> Any:
+        return selectors.memberships_of_space(self.get_makerspace())
+
+    def list(self, request: Request, makerspace_pk: str) -> Response:
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    def retrieve(self, request: Request, makerspace_pk: str, pk: str) -> Response:
+        return Response(self.get_serializer(self.get_object()).data)
+
+    def create(self, request: Request, makerspace_pk: str) -> Response:
+        body = s.InviteSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        invitation = services.invitation_create(
+            makerspace=self.get_makerspace(),
+            email=body.validated_data["email"],
+            role=body.validated_data["role"],
+            acting_user=_user(request),
+        )
+        return Response(s.InvitationSerializer(invitation).data, status=status.HTTP_201_CREATED)
+
+    def partial_update(self, request: Request, makerspace_pk: str, pk: str) -> Response:
+        body = s.MemberRoleSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        membership = services.membership_change_role(
+            membership=self.get_object(),
+            role=body.validated_data["role"],
+            acting_user=_user(request),
+        )
+        return Response(
+            self.get_serializer(
+                selectors.memberships_of_space(membership.makerspace).get(pk=membership.pk)
+            ).data
+        )
+
+    def destroy(self, request: Request, makerspace_pk: str, pk: str) -> Response:
+        services.membership_remove(membership=self.get_object(), acting_user=_user(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        request=None, responses={200: s.MemberSerializer, 403: ERROR, 404: ERROR, 409: ERROR}
+    )
+    @action(detail=True, methods=["post"])
+    def approve(self, request: Request, makerspace_pk: str, pk: str) -> Response:
+        """Approve a pending request to join."""
+        membership = services.membership_approve(
+            membership=self.get_object(), acting_user=_user(request)
+        )
+        return Response(self.get_serializer(membership).data)
+
+    @extend_schema(
+        request=s.SkillGrantSerializer,
+        responses={201: s.MemberSerializer, 400: ERROR, 403: ERROR, 404: ERROR},
+    )
+    @action(detail=True, methods=["post"], url_path="skills")
+    def grant_skill(self, request: Request, makerspace_pk: str, pk: str) -> Response:
+        """Grant (or renew) a skill, optionally until `expires_at`."""
+        membership = self.get_object()
+        body = s.SkillGrantSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        skill = Skill.objects.filter(
+            makerspace=self.get_makerspace(), slug=body.validated_data["skill"]
+        ).first()
+        if skill is None:
+            raise ValidationError({"skill": ["This makerspace has no such skill."]})
+        services.skill_grant(
+            membership=membership,
+            skill=skill,
+            acting_user=_user(request),
+            expires_at=body.validated_data.get("expires_at"),
+        )
+        fresh = self.get_queryset().get(pk=membership.pk)
+        return Response(self.get_serializer(fresh).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses={204: None, 403: ERROR, 404: ERROR})
+    @action(detail=True, methods=["delete"], url_path=r"skills/(?P<slug>[-a-zA-Z0-9_]+)")
+    def revoke_skill(self, request: Request, makerspace_pk: str, pk: str, slug: str) -> Response:
+        membership = self.get_object()
+        skill = get_object_or_404(Skill, makerspace=self.get_makerspace(), slug=slug)
+        services.skill_revoke(membership=membership, skill=skill, acting_user=_user(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema_view(
+    list=extend_schema(responses={200: s.SkillSerializer(many=True), 404: ERROR}),
+    retrieve=extend_schema(responses={200: s.SkillSerializer, 404: ERROR}),
+    create=extend_schema(responses={201: s.SkillSerializer, 400: ERROR, 403: ERROR, 404: ERROR}),
+    partial_update=extend_schema(
+        responses={200: s.SkillSerializer, 400: ERROR, 403: ERROR, 404: ERROR}
+    ),
+    destroy=extend_schema(responses={204: None, 403: ERROR, 404: ERROR}),
+)
+class SkillViewSet(MakerspaceScopedMixin, viewsets.GenericViewSet):
+    """The skills a makerspace trains and certifies, by slug (e.g. `laser-basic`)."""
+
+    serializer_class = s.SkillSerializer
+    permission_classes = [HasMakerspacePermission]
+    lookup_field = "slug"
+    lookup_value_regex = r"[-a-zA-Z0-9_]+"
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    required_permissions = {
+        "list": "skills.view",
+        "retrieve": "skills.view",
+        "create": "skills.manage",
+        "partial_update": "skills.manage",
+        "destroy": "skills.manage",
+    }
+
+    def get_queryset(self) -> Any:
+        return selectors.skills_of_space(self.get_makerspace())
+
+    def list(self, request: Request, makerspace_pk: str) -> Response:
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    def retrieve(self, request: Request, makerspace_pk: str, slug: str) -> Response:
+        return Response(self.get_serializer(self.get_object()).data)
+
+    def create(self, request: Request, makerspace_pk: str) -> Response:
+        body = self.get_serializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        skill = services.skill_create(
+            makerspace=self.get_makerspace(), acting_user=_user(request), **body.validated_data
+        )
+        return Response(self.get_serializer(skill).data, status=status.HTTP_201_CREATED)
+
+    def partial_update(self, request: Request, makerspace_pk: str, slug: str) -> Response:
+        skill = self.get_object()
+        body = self.get_serializer(skill, data=request.data, partial=True)
+        body.is_valid(raise_exception=True)
+        changes = {k: v for k, v in body.validated_data.items() if k != "slug"}
+        if "slug" in body.validated_data and body.validated_data["slug"] != skill.slug:
+            raise ValidationError({"slug": ["A skill's slug cannot change; create a new skill."]})
+        skill = services.skill_update(skill=skill, acting_user=_user(request), changes=changes)
+        return Response(self.get_serializer(skill).data)
+
+    def destroy(self, request: Request, makerspace_pk: str, slug: str) -> Response:
+        services.skill_delete(skill=self.get_object(), acting_user=_user(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ClosureInputSerializer(serializers.Serializer):
+    date = serializers.DateField()
+    reason = serializers.CharField(max_length=200, allow_blank=True, default="")
+
+
+@extend_schema_view(
+    list=extend_schema(responses={200: s.ClosureSerializer(many=True), 404: ERROR}),
+    create=extend_schema(
+        request=ClosureInputSerializer,
+        responses={201: s.ClosureSerializer, 400: ERROR, 403: ERROR, 404: ERROR, 409: ERROR},
+    ),
+    destroy=extend_schema(responses={204: None, 403: ERROR, 404: ERROR}),
+)
+class ClosureViewSet(MakerspaceScopedMixin, viewsets.GenericViewSet):
+    """Dated closures (holidays): no opening hours that day."""
+
+    serializer_class = s.ClosureSerializer
+    permission_classes = [HasMakerspacePermission]
+    lookup_value_regex = UUID_PATTERN
+    http_method_names = ["get", "post", "delete", "head", "options"]
+    required_permissions = {
+        "list": "makerspace.view",
+        "create": "closures.manage",
+        "destroy": "closures.manage",
+    }
+
+    def get_queryset(self) -> Any:
+        return Closure.objects.filter(makerspace=self.get_makerspace()).order_by("date")
+
+    def list(self, request: Request, makerspace_pk: str) -> Response:
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    def create(self, request: Request, makerspace_pk: str) -> Response:
+        body = ClosureInputSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        closure = services.closure_add(
+            makerspace=self.get_makerspace(),
+            day=body.validated_data["date"],
+            reason=body.validated_data["reason"],
+            acting_user=_user(request),
+        )
+        return Response(self.get_serializer(closure).data, status=status.HTTP_201_CREATED)
+
+    def destroy(self, request: Request, makerspace_pk: str, pk: str) -> Response:
+        services.closure_remove(closure=self.get_object(), acting_user=_user(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema_view(
+    list=extend_schema(responses={200: s.InvitationSerializer(many=True), 403: ERROR, 404: ERROR}),
+    destroy=extend_schema(responses={204: None, 403: ERROR, 404: ERROR}),
+)
+class SpaceInvitationViewSet(MakerspaceScopedMixin, viewsets.GenericViewSet):
+    """The invitations a space has sent; DELETE revokes an open one."""
+
+    serializer_class = s.InvitationSerializer
+    permission_classes = [HasMakerspacePermission]
+    lookup_value_regex = UUID_PATTERN
+    http_method_names = ["get", "delete", "head", "options"]
+    required_permissions = {"list": "members.invite", "destroy": "members.invite"}
+
+    def get_queryset(self) -> Any:
+        return (
+            Invitation.objects.filter(makerspace=self.get_makerspace())
+            .select_related("makerspace", "invited_by")
+            .order_by("-created_at")
+        )
+
+    def list(self, request: Request, makerspace_pk: str) -> Response:
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    def destroy(self, request: Request, makerspace_pk: str, pk: str) -> Response:
+        services.invitation_revoke(invitation=self.get_object(), acting_user=_user(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        responses={200: s.AuditLogEntrySerializer(many=True), 403: ERROR, 404: ERROR}
+    ),
+)
+class AuditLogViewSet(MakerspaceScopedMixin, viewsets.GenericViewSet):
+    """Who changed what in this makerspace, newest first."""
+
+    serializer_class = s.AuditLogEntrySerializer
+    permission_classes = [HasMakerspacePermission]
+    required_permissions = {"list": "audit.view"}
+
+    def get_queryset(self) -> Any:
+        return (
+            AuditLogEntry.objects.filter(makerspace_id=self.get_makerspace().pk)
+            .select_related("actor", "content_type")
+            .order_by("-created_at", "-id")
+        )
+
+    def list(self, request: Request, makerspace_pk: str) -> Response:
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+
+class MyInvitationViewSet(viewsets.GenericViewSet):
+    """The caller's open invitations (their inbox)."""
+
+    serializer_class = s.InvitationSerializer
+
+    def get_queryset(self) -> Any:
+        return selectors.pending_invitations_for(_user(self.request))
+
+    @extend_schema(responses={200: s.InvitationSerializer(many=True), 401: ERROR})
+    def list(self, request: Request) -> Response:
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+
+class InvitationViewSet(viewsets.GenericViewSet):
+    """Accepting or declining an invitation addressed to the caller."""
+
+    serializer_class = s.InvitationSerializer
+    lookup_value_regex = UUID_PATTERN
+
+    def get_queryset(self) -> Any:
+        return Invitation.objects.filter(email__iexact=_user(self.request).email)
+
+    def _invitation(self, pk: str) -> Invitation:
+        user = _user(self.request)
+        # Only invitations addressed to the caller exist for them.
+        return get_object_or_404(Invitation, pk=pk, email__iexact=user.email)
+
+    @extend_schema(
+        request=None,
+        responses={201: s.MembershipOfUserSerializer, 404: ERROR, 409: ERROR, 410: ERROR},
+    )
+    @action(detail=True, methods=["post"])
+    def accept(self, request: Request, pk: str) -> Response:
+        membership = services.invitation_accept(
+            invitation=self._invitation(pk), user=_user(request)
+        )
+        return Response(
+            s.MembershipOfUserSerializer(membership).data, status=status.HTTP_201_CREATED
+        )
+
+    @extend_schema(
+        request=None, responses={200: s.InvitationSerializer, 404: ERROR, 409: ERROR, 410: ERROR}
+    )
+    @action(detail=True, methods=["post"])
+    def decline(self, request: Request, pk: str) -> Response:
+        invitation = services.invitation_decline(
+            invitation=self._invitation(pk), user=_user(request)
+        )
+        return Response(self.get_serializer(invitation).data)
+
+
+class MyMembershipViewSet(viewsets.GenericViewSet):
+    """The spaces the caller belongs to (or asked to join)."""
+
+    serializer_class = s.MembershipOfUserSerializer
+
+    def get_queryset(self) -> Any:
+        return selectors.memberships_of_user(_user(self.request))
+
+    @extend_schema(responses={200: s.MembershipOfUserSerializer(many=True), 401: ERROR})
+    def list(self, request: Request) -> Response:
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)

@@ -1,0 +1,150 @@
+"""Reads of makerspaces, memberships and skills. Tenant scoping lives here."""
+
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import (
+    Case,
+    F,
+    FloatField,
+    Prefetch,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
+from django.db.models.functions import ACos, Cos, Greatest, Least, Radians, Sin
+
+from apps.accounts.models import User
+from apps.makerspaces.models import (
+    Invitation,
+    InvitationStatus,
+    Makerspace,
+    Membership,
+    MembershipStatus,
+    MemberSkill,
+    Skill,
+)
+
+EARTH_RADIUS_KM = 6371.0088
+
+
+def distance_km_expression(lat: float, lng: float) -> Any:
+    """Great-circle distance in SQL (spherical law of cosines), NULL without coordinates."""
+    lat_r = Radians(Value(lat))
+    cosine = Sin(lat_r) * Sin(Radians(F("latitude"))) + Cos(lat_r) * Cos(
+        Radians(F("latitude"))
+    ) * Cos(Radians(F("longitude")) - Radians(Value(lng)))
+    # Rounding can push the cosine a hair past ±1, where ACOS is undefined.
+    clamped = Greatest(Least(cosine, Value(1.0)), Value(-1.0))
+    return Case(
+        When(latitude__isnull=True, then=Value(None)),
+        default=ACos(clamped) * Value(EARTH_RADIUS_KM),
+        output_field=FloatField(),
+    )
+
+
+def makerspace_directory(
+    *,
+    search: str = "",
+    verified: bool | None = None,
+    near: tuple[float, float] | None = None,
+    radius_km: float | None = None,
+) -> QuerySet[Makerspace]:
+    spaces = Makerspace.objects.filter(is_active=True)
+    if search:
+        spaces = spaces.filter(
+            Q(name__icontains=search)
+            | Q(description__icontains=search)
+            | Q(address__icontains=search)
+            | Q(location__icontains=search)
+        )
+    if verified is not None:
+        spaces = spaces.filter(verified=verified)
+    if near is not None:
+        spaces = spaces.annotate(distance_km=distance_km_expression(*near)).filter(
+            distance_km__isnull=False
+        )
+        if radius_km is not None:
+            spaces = spaces.filter(distance_km__lte=radius_km)
+        return spaces.order_by("distance_km", "name")
+    return spaces.order_by("name")
+
+
+def makerspaces_of(user: User) -> QuerySet[Makerspace]:
+    """Spaces where the user holds an active membership."""
+    return Makerspace.objects.filter(
+        memberships__user=user, memberships__status=MembershipStatus.ACTIVE
+    )
+
+
+def makerspace_for_member(*, user: User, makerspace_id: Any) -> Makerspace | None:
+    """The space if the caller belongs to it (or is a super admin); None means 404."""
+    spaces = Makerspace.objects.all() if user.is_superuser else makerspaces_of(user)
+    return spaces.filter(pk=makerspace_id).first()
+
+
+def memberships_of_space(makerspace: Makerspace) -> QuerySet[Membership]:
+    return (
+        Membership.objects.filter(makerspace=makerspace)
+        .select_related("user")
+        .prefetch_related(
+            Prefetch(
+                "skills",
+                queryset=MemberSkill.objects.current().select_related("skill"),
+                to_attr="current_skills",
+            )
+        )
+        .order_by("user__name", "user__email")
+    )
+
+
+def memberships_of_user(user: User) -> QuerySet[Membership]:
+    return (
+        Membership.objects.filter(user=user)
+        .select_related("makerspace")
+        .order_by("makerspace__name")
+    )
+
+
+def pending_invitations_for(user: User) -> QuerySet[Invitation]:
+    from django.utils import timezone
+
+    return (
+        Invitation.objects.filter(
+            email__iexact=user.email,
+            status=InvitationStatus.PENDING,
+            expires_at__gt=timezone.now(),
+            makerspace__is_active=True,
+        )
+        .select_related("makerspace", "invited_by")
+        .order_by("-created_at")
+    )
+
+
+def skills_of_space(makerspace: Makerspace) -> QuerySet[Skill]:
+    return Skill.objects.filter(makerspace=makerspace).order_by("name")
+
+
+def current_skill_slugs(*, user: User, makerspace: Makerspace) -> set[str]:
+    """Slugs of the skills the user holds now in that space (expired ones do not count)."""
+    return set(
+        MemberSkill.objects.current()
+        .filter(
+            membership__user=user,
+            membership__makerspace=makerspace,
+            membership__status=MembershipStatus.ACTIVE,
+        )
+        .values_list("skill__slug", flat=True)
+    )
+
+
+def parse_near(value: str) -> tuple[float, float]:
+    """``"lat,lng"`` → floats; ValueError with a clear message otherwise."""
+    parts = value.split(",")
+    if len(parts) != 2:
+        raise ValueError("Use near=lat,lng, e.g. near=50.45,30.52.")
+    lat, lng = (float(Decimal(part.strip())) for part in parts)
+    if not (-90 <= lat <= 90 and -180 <= lng <= 180):
+        raise ValueError("Latitude must be within ±90 and longitude within ±180.")
+    return lat, lng

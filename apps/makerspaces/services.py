@@ -1,0 +1,565 @@
+"""Writes of makerspaces: tenants, memberships, invitations, skills, closures.
+
+Every change staff would ask about is written to the audit log in the same
+transaction.
+"""
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from django.core import signing
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.text import slugify
+
+from apps.accounts.models import User
+from apps.core.audit import audit_record, diff
+from apps.core.exceptions import ApplicationError, ConflictError
+from apps.core.models import AuditLogEntry
+from apps.core.permissions import Role, forget_roles, has_makerspace_permission
+from apps.makerspaces.models import (
+    Closure,
+    Invitation,
+    InvitationStatus,
+    JoinPolicy,
+    Makerspace,
+    Membership,
+    MembershipRole,
+    MembershipStatus,
+    MemberSkill,
+    Skill,
+)
+
+Action = AuditLogEntry.Action
+INVITATION_VALID_FOR = timedelta(days=14)
+_INVITATION_SALT = "makrx.makerspaces.invitation"
+MAKERSPACE_FIELDS = (
+    "name",
+    "slug",
+    "description",
+    "address",
+    "location",
+    "latitude",
+    "longitude",
+    "timezone",
+    "currency",
+    "contact_email",
+    "contact_phone",
+    "business_hours",
+    "join_policy",
+    "settings",
+)
+ROLE_RANK = {Role.MEMBER: 0, Role.MANAGER: 1, Role.ADMIN: 2}
+
+
+def _permission_denied(message: str) -> ApplicationError:
+    return ApplicationError("PERMISSION_DENIED", message, status_code=403)
+
+
+def _unique_slug(name: str) -> str:
+    base = slugify(name)[:70] or "makerspace"
+    slug, counter = base, 2
+    while Makerspace.objects.filter(slug=slug).exists():
+        slug = f"{base}-{counter}"
+        counter += 1
+    return slug
+
+
+# --- makerspaces --------------------------------------------------------------------
+
+
+def makerspace_create(*, creator: User, name: str, **fields: Any) -> Makerspace:
+    """Create a space; its creator becomes its first admin."""
+    unknown = set(fields) - set(MAKERSPACE_FIELDS)
+    if unknown:
+        raise ValueError(f"Unknown makerspace fields: {sorted(unknown)}")
+    slug = fields.pop("slug", None) or _unique_slug(name)
+    try:
+        with transaction.atomic():
+            makerspace = Makerspace(name=name, slug=slug, **fields)
+            makerspace.full_clean()
+            makerspace.save()
+            Membership.objects.create(
+                user=creator, makerspace=makerspace, role=Role.ADMIN, status=MembershipStatus.ACTIVE
+            )
+            audit_record(
+                actor=creator,
+                instance=makerspace,
+                action=Action.CREATE,
+                makerspace_id=makerspace.pk,
+                changes={"name": name, "slug": slug},
+            )
+    except IntegrityError:
+        raise ApplicationError(
+            "VALIDATION_ERROR",
+            "The request is not valid; see details.",
+            details={"slug": ["A makerspace with this slug already exists."]},
+        ) from None
+    forget_roles(creator)
+    return makerspace
+
+
+def makerspace_update(
+    *, makerspace: Makerspace, acting_user: User, changes: dict[str, Any]
+) -> Makerspace:
+    unknown = set(changes) - set(MAKERSPACE_FIELDS)
+    if unknown:
+        raise ValueError(f"Unknown makerspace fields: {sorted(unknown)}")
+    with transaction.atomic():
+        makerspace = Makerspace.objects.select_for_update().get(pk=makerspace.pk)
+        changed = diff(makerspace, changes)
+        for field, value in changes.items():
+            setattr(makerspace, field, value)
+        makerspace.full_clean()
+        makerspace.save()
+        if changed:
+            audit_record(
+                actor=acting_user,
+                instance=makerspace,
+                action=Action.UPDATE,
+                makerspace_id=makerspace.pk,
+                changes=changed,
+            )
+    return makerspace
+
+
+def makerspace_deactivate(*, makerspace: Makerspace, acting_user: User) -> Makerspace:
+    """A space is never hard-deleted: its bookings, stock and invoices stay on record."""
+    with transaction.atomic():
+        makerspace = Makerspace.objects.select_for_update().get(pk=makerspace.pk)
+        if makerspace.is_active:
+            makerspace.is_active = False
+            makerspace.save(update_fields=["is_active", "updated_at"])
+            audit_record(
+                actor=acting_user,
+                instance=makerspace,
+                action=Action.DELETE,
+                makerspace_id=makerspace.pk,
+                changes={"is_active": [True, False]},
+            )
+    return makerspace
+
+
+def makerspace_set_verified(
+    *, makerspace: Makerspace, acting_user: User, verified: bool = True
+) -> Makerspace:
+    if not acting_user.is_superuser:
+        raise _permission_denied("Only a super admin verifies makerspaces.")
+    with transaction.atomic():
+        makerspace = Makerspace.objects.select_for_update().get(pk=makerspace.pk)
+        if makerspace.verified != verified:
+            audit_record(
+                actor=acting_user,
+                instance=makerspace,
+                action=Action.VERIFY,
+                makerspace_id=makerspace.pk,
+                changes={"verified": [makerspace.verified, verified]},
+            )
+            makerspace.verified = verified
+            makerspace.save(update_fields=["verified", "updated_at"])
+    return makerspace
+
+
+# --- memberships ----------------------------------------------------------------
+
+
+def makerspace_join(*, makerspace: Makerspace, user: User) -> Membership:
+    """Join by the space's policy: open → active member, approval → pending, invite → 403."""
+    if not makerspace.is_active:
+        raise ApplicationError("NOT_FOUND", "No such makerspace.", status_code=404)
+    if makerspace.join_policy == JoinPolicy.INVITE:
+        raise _permission_denied("This makerspace takes new members by invitation only.")
+    status = (
+        MembershipStatus.ACTIVE
+        if makerspace.join_policy == JoinPolicy.OPEN
+        else MembershipStatus.PENDING
+    )
+    try:
+        with transaction.atomic():
+            membership = Membership.objects.create(
+                user=user, makerspace=makerspace, role=Role.MEMBER, status=status
+            )
+            audit_record(
+                actor=user,
+                instance=membership,
+                action=Action.JOIN,
+                makerspace_id=makerspace.pk,
+                changes={"status": status},
+            )
+    except IntegrityError:
+        raise ConflictError(
+            "ALREADY_MEMBER", "You already belong to this makerspace (or asked to)."
+        ) from None
+    forget_roles(user)
+    return membership
+
+
+def membership_approve(*, membership: Membership, acting_user: User) -> Membership:
+    with transaction.atomic():
+        membership = Membership.objects.select_for_update().get(pk=membership.pk)
+        if membership.status != MembershipStatus.PENDING:
+            raise ConflictError("NOT_PENDING", "This membership is not waiting for approval.")
+        membership.status = MembershipStatus.ACTIVE
+        membership.joined_at = timezone.now()
+        membership.save(update_fields=["status", "joined_at", "updated_at"])
+        audit_record(
+            actor=acting_user,
+            instance=membership,
+            action=Action.APPROVE,
+            makerspace_id=membership.makerspace_id,
+            changes={"status": [MembershipStatus.PENDING, MembershipStatus.ACTIVE]},
+        )
+    return membership
+
+
+def _lock_admins(makerspace_id: Any) -> list[Membership]:
+    # Lock every admin row of the space, in primary-key order, so two demotions or
+    # departures cannot each see "another admin remains" and leave none.
+    return list(
+        Membership.objects.select_for_update()
+        .filter(makerspace_id=makerspace_id, role=Role.ADMIN, status=MembershipStatus.ACTIVE)
+        .order_by("pk")
+    )
+
+
+def _ensure_not_last_admin(membership: Membership, admins: list[Membership]) -> None:
+    if (
+        membership.role == Role.ADMIN
+        and membership.status == MembershipStatus.ACTIVE
+        and all(admin.pk == membership.pk for admin in admins)
+    ):
+        raise ConflictError(
+            "LAST_ADMIN",
+            "A makerspace needs at least one admin: make someone else admin first.",
+        )
+
+
+def membership_change_role(*, membership: Membership, role: str, acting_user: User) -> Membership:
+    if role not in MembershipRole.values:
+        raise ApplicationError(
+            "VALIDATION_ERROR",
+            "The request is not valid; see details.",
+            details={"role": [f"Choose one of {', '.join(MembershipRole.values)}."]},
+        )
+    with transaction.atomic():
+        admins = _lock_admins(membership.makerspace_id)
+        membership = Membership.objects.select_for_update().get(pk=membership.pk)
+        if membership.role == role:
+            return membership
+        if role != Role.ADMIN:
+            _ensure_not_last_admin(membership, admins)
+        audit_record(
+            actor=acting_user,
+            instance=membership,
+            action=Action.UPDATE,
+            makerspace_id=membership.makerspace_id,
+            changes={"role": [membership.role, role]},
+        )
+        membership.role = role
+        membership.save(update_fields=["role", "updated_at"])
+    forget_roles(membership.user)
+    return membership
+
+
+def membership_remove(*, membership: Membership, acting_user: User) -> None:
+    """Remove a member (or let one leave); the last admin cannot go."""
+    with transaction.atomic():
+        admins = _lock_admins(membership.makerspace_id)
+        membership = Membership.objects.select_for_update().get(pk=membership.pk)
+        _ensure_not_last_admin(membership, admins)
+        audit_record(
+            actor=acting_user,
+            instance=membership,
+            action=Action.LEAVE if acting_user.pk == membership.user_id else Action.DELETE,
+            makerspace_id=membership.makerspace_id,
+            changes={"role": membership.role, "user": membership.user.email},
+        )
+        membership.delete()
+    forget_roles(membership.user)
+
+
+# --- invitations ----------------------------------------------------------------------
+
+
+def invitation_token(invitation: Invitation) -> str:
+    return signing.dumps(str(invitation.pk), salt=_INVITATION_SALT)
+
+
+def invitation_from_token(token: str) -> Invitation:
+    invalid = ApplicationError("INVALID_TOKEN", "This invitation link is invalid.")
+    try:
+        invitation_id = signing.loads(token, salt=_INVITATION_SALT, max_age=INVITATION_VALID_FOR)
+    except signing.BadSignature:
+        raise invalid from None
+    invitation = Invitation.objects.select_related("makerspace").filter(pk=invitation_id).first()
+    if invitation is None:
+        raise invalid
+    return invitation
+
+
+def invitation_create(
+    *, makerspace: Makerspace, email: str, role: str, acting_user: User
+) -> Invitation:
+    from apps.makerspaces.tasks import send_invitation_email
+
+    email = email.strip().lower()
+    if not has_makerspace_permission(acting_user, makerspace, "members.manage") and (
+        role != Role.MEMBER
+    ):
+        raise _permission_denied("Managers invite members; only an admin can invite staff.")
+    if Membership.objects.filter(makerspace=makerspace, user__email__iexact=email).exists():
+        raise ConflictError("ALREADY_MEMBER", f"{email} already belongs to this makerspace.")
+    with transaction.atomic():
+        # A new invitation replaces an open one to the same address.
+        Invitation.objects.select_for_update().filter(
+            makerspace=makerspace, email__iexact=email, status=InvitationStatus.PENDING
+        ).update(status=InvitationStatus.REVOKED, responded_at=timezone.now())
+        invitation = Invitation.objects.create(
+            makerspace=makerspace,
+            email=email,
+            role=role,
+            invited_by=acting_user,
+            expires_at=timezone.now() + INVITATION_VALID_FOR,
+        )
+        audit_record(
+            actor=acting_user,
+            instance=invitation,
+            action=Action.INVITE,
+            makerspace_id=makerspace.pk,
+            changes={"email": email, "role": role},
+        )
+        invitation_id = str(invitation.pk)
+        transaction.on_commit(lambda: send_invitation_email.delay(invitation_id))
+    return invitation
+
+
+def _open_invitation_for(invitation: Invitation, user: User) -> Invitation:
+    invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    if invitation.email.lower() != user.email.lower():
+        # Someone else's invitation: as if it did not exist.
+        raise ApplicationError("NOT_FOUND", "No such invitation.", status_code=404)
+    if invitation.status != InvitationStatus.PENDING:
+        raise ConflictError("INVITATION_CLOSED", f"This invitation was {invitation.status}.")
+    if invitation.is_expired:
+        raise ApplicationError(
+            "INVITATION_EXPIRED", "This invitation has expired; ask for a new one.", status_code=410
+        )
+    return invitation
+
+
+def invitation_accept(*, invitation: Invitation, user: User) -> Membership:
+    with transaction.atomic():
+        invitation = _open_invitation_for(invitation, user)
+        membership, created = Membership.objects.select_for_update().get_or_create(
+            user=user,
+            makerspace_id=invitation.makerspace_id,
+            defaults={"role": invitation.role, "status": MembershipStatus.ACTIVE},
+        )
+        if not created:
+            # A pending request or a lower role is lifted to what the invitation offers.
+            if ROLE_RANK[invitation.role] > ROLE_RANK[membership.role]:
+                membership.role = invitation.role
+            membership.status = MembershipStatus.ACTIVE
+            membership.save(update_fields=["role", "status", "updated_at"])
+        invitation.status = InvitationStatus.ACCEPTED
+        invitation.responded_at = timezone.now()
+        invitation.save(update_fields=["status", "responded_at", "updated_at"])
+        audit_record(
+            actor=user,
+            instance=membership,
+            action=Action.JOIN,
+            makerspace_id=invitation.makerspace_id,
+            changes={"role": membership.role, "invitation": str(invitation.pk)},
+        )
+    forget_roles(user)
+    return membership
+
+
+def invitation_decline(*, invitation: Invitation, user: User) -> Invitation:
+    with transaction.atomic():
+        invitation = _open_invitation_for(invitation, user)
+        invitation.status = InvitationStatus.DECLINED
+        invitation.responded_at = timezone.now()
+        invitation.save(update_fields=["status", "responded_at", "updated_at"])
+    return invitation
+
+
+def invitation_revoke(*, invitation: Invitation, acting_user: User) -> Invitation:
+    with transaction.atomic():
+        invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+        if invitation.status == InvitationStatus.PENDING:
+            invitation.status = InvitationStatus.REVOKED
+            invitation.responded_at = timezone.now()
+            invitation.save(update_fields=["status", "responded_at", "updated_at"])
+            audit_record(
+                actor=acting_user,
+                instance=invitation,
+                action=Action.REVOKE,
+                makerspace_id=invitation.makerspace_id,
+                changes={"email": invitation.email},
+            )
+    return invitation
+
+
+# --- skills -------------------------------------------------------------------------------
+
+
+def skill_create(
+    *,
+    makerspace: Makerspace,
+    slug: str,
+    name: str,
+    acting_user: User,
+    description: str = "",
+    validity_days: int | None = None,
+) -> Skill:
+    try:
+        with transaction.atomic():
+            skill = Skill.objects.create(
+                makerspace=makerspace,
+                slug=slug,
+                name=name,
+                description=description,
+                validity_days=validity_days,
+            )
+            audit_record(
+                actor=acting_user,
+                instance=skill,
+                action=Action.CREATE,
+                makerspace_id=makerspace.pk,
+                changes={"slug": slug, "name": name},
+            )
+    except IntegrityError:
+        raise ApplicationError(
+            "VALIDATION_ERROR",
+            "The request is not valid; see details.",
+            details={"slug": [f"This makerspace already has a skill {slug!r}."]},
+        ) from None
+    return skill
+
+
+def skill_update(*, skill: Skill, acting_user: User, changes: dict[str, Any]) -> Skill:
+    with transaction.atomic():
+        skill = Skill.objects.select_for_update().get(pk=skill.pk)
+        changed = diff(skill, changes)
+        for field, value in changes.items():
+            setattr(skill, field, value)
+        skill.save()
+        if changed:
+            audit_record(
+                actor=acting_user,
+                instance=skill,
+                action=Action.UPDATE,
+                makerspace_id=skill.makerspace_id,
+                changes=changed,
+            )
+    return skill
+
+
+def skill_delete(*, skill: Skill, acting_user: User) -> None:
+    with transaction.atomic():
+        audit_record(
+            actor=acting_user,
+            instance=skill,
+            action=Action.DELETE,
+            makerspace_id=skill.makerspace_id,
+            changes={"slug": skill.slug},
+        )
+        skill.delete()
+
+
+def skill_grant(
+    *,
+    membership: Membership,
+    skill: Skill,
+    acting_user: User,
+    expires_at: datetime | None = None,
+) -> MemberSkill:
+    """Grant (or renew) a skill. Without ``expires_at`` the skill's validity applies."""
+    if skill.makerspace_id != membership.makerspace_id:
+        raise ApplicationError(
+            "VALIDATION_ERROR",
+            "The request is not valid; see details.",
+            details={"skill": ["This skill belongs to another makerspace."]},
+        )
+    now = timezone.now()
+    if expires_at is None and skill.validity_days:
+        expires_at = now + timedelta(days=skill.validity_days)
+    if expires_at is not None and expires_at <= now:
+        raise ApplicationError(
+            "VALIDATION_ERROR",
+            "The request is not valid; see details.",
+            details={"expires_at": ["Must be in the future."]},
+        )
+    with transaction.atomic():
+        grant, created = MemberSkill.objects.select_for_update().get_or_create(
+            membership=membership,
+            skill=skill,
+            defaults={"granted_by": acting_user, "granted_at": now, "expires_at": expires_at},
+        )
+        if not created:
+            old_expiry = grant.expires_at
+            grant.granted_by = acting_user
+            grant.granted_at = now
+            grant.expires_at = expires_at
+            grant.save(update_fields=["granted_by", "granted_at", "expires_at", "updated_at"])
+        audit_record(
+            actor=acting_user,
+            instance=grant,
+            action=Action.GRANT,
+            makerspace_id=membership.makerspace_id,
+            changes={
+                "skill": skill.slug,
+                "user": membership.user.email,
+                "expires_at": [None if created else old_expiry, expires_at],
+            },
+        )
+    return grant
+
+
+def skill_revoke(*, membership: Membership, skill: Skill, acting_user: User) -> None:
+    with transaction.atomic():
+        grant = MemberSkill.objects.filter(membership=membership, skill=skill).first()
+        if grant is None:
+            raise ApplicationError(
+                "NOT_FOUND", "This member does not hold that skill.", status_code=404
+            )
+        audit_record(
+            actor=acting_user,
+            instance=grant,
+            action=Action.REVOKE,
+            makerspace_id=membership.makerspace_id,
+            changes={"skill": skill.slug, "user": membership.user.email},
+        )
+        grant.delete()
+
+
+# --- closures ----------------------------------------------------------------------------
+
+
+def closure_add(*, makerspace: Makerspace, day: date, reason: str, acting_user: User) -> Closure:
+    try:
+        with transaction.atomic():
+            closure = Closure.objects.create(makerspace=makerspace, date=day, reason=reason)
+            audit_record(
+                actor=acting_user,
+                instance=closure,
+                action=Action.CREATE,
+                makerspace_id=makerspace.pk,
+                changes={"date": day, "reason": reason},
+            )
+    except IntegrityError:
+        raise ConflictError("ALREADY_CLOSED", f"{day} is already marked closed.") from None
+    return closure
+
+
+def closure_remove(*, closure: Closure, acting_user: User) -> None:
+    with transaction.atomic():
+        audit_record(
+            actor=acting_user,
+            instance=closure,
+            action=Action.DELETE,
+            makerspace_id=closure.makerspace_id,
+            changes={"date": closure.date},
+        )
+        closure.delete()
