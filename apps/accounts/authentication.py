@@ -6,7 +6,6 @@ from rest_framework.request import Request
 from rest_framework_simplejwt.authentication import JWTAuthentication
 
 from apps.accounts import oidc
-from apps.accounts.services import user_from_oidc_claims
 
 BEARER_CHALLENGE = 'Bearer realm="api"'
 
@@ -28,9 +27,9 @@ class OIDCBearerAuthentication(authentication.BaseAuthentication):
             return None
         try:
             claims = oidc.verify_provider_token(token)
+            user = oidc.user_for_claims(claims)
         except oidc.InvalidOIDCToken as exc:
             raise exceptions.AuthenticationFailed(f"The access token is not valid: {exc}") from exc
-        user = user_from_oidc_claims(claims)
         if not user.is_active:
             raise exceptions.AuthenticationFailed("This account is disabled.")
         return user, claims

@@ -142,6 +142,9 @@ def password_reset_confirm(*, uid: str, token: str, new_password: str) -> User:
         user = password_reset_user(uid=uid, token=token)
         user.set_password(new_password)
         user.save(update_fields=["password", "updated_at"])
+    # The emailed link proves the account is theirs: earlier wrong guesses must not
+    # keep them out with the password they just chose.
+    throttles.clear_login_failures(email=user.email)
     return user
 
 

@@ -1,4 +1,7 @@
-"""Account pages: sign in, sign up, sign out, email verification, password reset, profile."""
+"""Account pages: sign in, sign up, sign out, email verification, password reset, profile,
+and the language switch."""
+
+import copy
 
 from django.contrib import messages
 from django.contrib.auth import login, logout
@@ -7,12 +10,15 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
+from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.views import i18n
 from django.views.decorators.http import require_POST
 
-from apps.accounts import services
+from apps.accounts import services, throttles
 from apps.accounts.forms import LoginForm, PasswordResetRequestForm, ProfileForm, RegisterForm
+from apps.accounts.models import Locale
 from apps.core.exceptions import ApplicationError
 
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
@@ -44,7 +50,10 @@ def logout_page(request: HttpRequest) -> HttpResponse:
 
 
 def register_page(request: HttpRequest) -> HttpResponse:
-    form = RegisterForm(request.POST or None)
+    # A visitor reading the page in Ukrainian gets Ukrainian emails unless they choose otherwise.
+    language = translation.get_language()
+    initial_locale = language if language in Locale.values else Locale.EN
+    form = RegisterForm(request.POST or None, initial={"locale": initial_locale})
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -55,9 +64,12 @@ def register_page(request: HttpRequest) -> HttpResponse:
                 locale=data["locale"],
             )
         except ApplicationError as exc:
-            for field, errors in exc.details.items():
-                for error in errors:
-                    form.add_error(field if field in form.fields else None, error)
+            # The service's details are English API text; the form's own check already
+            # words the one error it raises (a duplicate address) in the reader's language.
+            if "email" in exc.details:
+                form.add_error("email", _("An account with this email address already exists."))
+            else:
+                form.add_error(None, exc.message)
         else:
             login(request, user, backend=MODEL_BACKEND)
             messages.success(
@@ -70,8 +82,13 @@ def register_page(request: HttpRequest) -> HttpResponse:
 def verify_email_page(request: HttpRequest, token: str) -> HttpResponse:
     try:
         user = services.user_verify_email(token=token)
-    except ApplicationError as exc:
-        return render(request, "accounts/verify_email.html", {"error": exc.message}, status=400)
+    except ApplicationError:
+        return render(
+            request,
+            "accounts/verify_email.html",
+            {"error": _("This verification link is invalid or has expired.")},
+            status=400,
+        )
     return render(request, "accounts/verify_email.html", {"verified_user": user})
 
 
@@ -96,6 +113,9 @@ class PasswordResetConfirmPage(auth_views.PasswordResetConfirmView):
     success_url = reverse_lazy("accounts:login")
 
     def form_valid(self, form):  # type: ignore[no-untyped-def]
+        # Opening the emailed link proves the account is theirs, so earlier wrong guesses
+        # must not keep them from signing in with the password they just chose.
+        throttles.clear_login_failures(email=form.user.email)
         messages.success(
             self.request, _("Your password has been changed; sign in with the new one.")
         )
@@ -104,13 +124,36 @@ class PasswordResetConfirmPage(auth_views.PasswordResetConfirmView):
 
 @login_required
 def profile_page(request: HttpRequest) -> HttpResponse:
-    form = ProfileForm(request.POST or None, instance=request.user)
+    # The form fills its instance with what was typed even when it is invalid; a copy
+    # keeps the page header showing the saved name until the change is saved.
+    form = ProfileForm(request.POST or None, instance=copy.copy(request.user))
     if request.method == "POST" and form.is_valid():
-        services.user_update_profile(
+        user = services.user_update_profile(
             user=request.user,  # type: ignore[arg-type]
             acting_user=request.user,  # type: ignore[arg-type]
             changes={field: form.cleaned_data[field] for field in form.changed_data},
         )
-        messages.success(request, _("Your profile is saved."))
+        # The next page is shown in the language just chosen; so is the confirmation.
+        with translation.override(user.locale):
+            messages.success(request, _("Your profile is saved."))
         return redirect("accounts:profile")
     return render(request, "accounts/profile.html", {"form": form})
+
+
+@require_POST
+def set_language_page(request: HttpRequest) -> HttpResponse:
+    """Django's language switch, which for a signed-in member also changes their locale.
+
+    A signed-in member's locale wins over the language cookie (UserLocaleMiddleware),
+    so switching only the cookie would change nothing they can see.
+    """
+    response = i18n.set_language(request)
+    language = request.POST.get(i18n.LANGUAGE_QUERY_PARAMETER, "")
+    user = request.user
+    if user.is_authenticated and language in Locale.values and language != user.locale:
+        services.user_update_profile(
+            user=user,  # type: ignore[arg-type]
+            acting_user=user,  # type: ignore[arg-type]
+            changes={"locale": language},
+        )
+    return response
