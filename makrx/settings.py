@@ -239,6 +239,9 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
         "LocaleEnum": "apps.accounts.models.Locale",
+        "MembershipStatusEnum": "apps.makerspaces.models.MembershipStatus",
+        "InvitationStatusEnum": "apps.makerspaces.models.InvitationStatus",
+        "MembershipRoleEnum": "apps.makerspaces.models.MembershipRole",
     },
     # Swagger UI is served from our own static files: the network may be closed.
     "SWAGGER_UI_DIST": "SIDECAR",

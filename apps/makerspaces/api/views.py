@@ -217,6 +217,8 @@ class MakerspaceViewSet(
 class MemberViewSet(MakerspaceScopedMixin, viewsets.GenericViewSet):
     """The members of one makerspace; `{m}` is the membership id."""
 
+    queryset = Membership.objects.none()  # the schema's model; rows come from get_queryset
+
     serializer_class = s.MemberSerializer
     permission_classes = [HasMakerspacePermission]
     lookup_value_regex = UUID_PATTERN
@@ -336,6 +338,8 @@ class MemberViewSet(MakerspaceScopedMixin, viewsets.GenericViewSet):
 class SkillViewSet(MakerspaceScopedMixin, viewsets.GenericViewSet):
     """The skills a makerspace trains and certifies, by slug (e.g. `laser-basic`)."""
 
+    queryset = Skill.objects.none()  # the schema's model; rows come from get_queryset
+
     serializer_class = s.SkillSerializer
     permission_classes = [HasMakerspacePermission]
     lookup_field = "slug"
@@ -398,6 +402,8 @@ class ClosureInputSerializer(serializers.Serializer):
 class ClosureViewSet(MakerspaceScopedMixin, viewsets.GenericViewSet):
     """Dated closures (holidays): no opening hours that day."""
 
+    queryset = Closure.objects.none()  # the schema's model; rows come from get_queryset
+
     serializer_class = s.ClosureSerializer
     permission_classes = [HasMakerspacePermission]
     lookup_value_regex = UUID_PATTERN
@@ -438,6 +444,8 @@ class ClosureViewSet(MakerspaceScopedMixin, viewsets.GenericViewSet):
 class SpaceInvitationViewSet(MakerspaceScopedMixin, viewsets.GenericViewSet):
     """The invitations a space has sent; DELETE revokes an open one."""
 
+    queryset = Invitation.objects.none()  # the schema's model; rows come from get_queryset
+
     serializer_class = s.InvitationSerializer
     permission_classes = [HasMakerspacePermission]
     lookup_value_regex = UUID_PATTERN
@@ -468,6 +476,8 @@ class SpaceInvitationViewSet(MakerspaceScopedMixin, viewsets.GenericViewSet):
 class AuditLogViewSet(MakerspaceScopedMixin, viewsets.GenericViewSet):
     """Who changed what in this makerspace, newest first."""
 
+    queryset = AuditLogEntry.objects.none()  # the schema's model; rows come from get_queryset
+
     serializer_class = s.AuditLogEntrySerializer
     permission_classes = [HasMakerspacePermission]
     required_permissions = {"list": "audit.view"}
@@ -487,6 +497,8 @@ class AuditLogViewSet(MakerspaceScopedMixin, viewsets.GenericViewSet):
 class MyInvitationViewSet(viewsets.GenericViewSet):
     """The caller's open invitations (their inbox)."""
 
+    queryset = Invitation.objects.none()  # the schema's model; rows come from get_queryset
+
     serializer_class = s.InvitationSerializer
 
     def get_queryset(self) -> Any:
@@ -500,6 +512,8 @@ class MyInvitationViewSet(viewsets.GenericViewSet):
 
 class InvitationViewSet(viewsets.GenericViewSet):
     """Accepting or declining an invitation addressed to the caller."""
+
+    queryset = Invitation.objects.none()  # the schema's model; rows come from get_queryset
 
     serializer_class = s.InvitationSerializer
     lookup_value_regex = UUID_PATTERN
@@ -538,6 +552,8 @@ class InvitationViewSet(viewsets.GenericViewSet):
 
 class MyMembershipViewSet(viewsets.GenericViewSet):
     """The spaces the caller belongs to (or asked to join)."""
+
+    queryset = Membership.objects.none()  # the schema's model; rows come from get_queryset
 
     serializer_class = s.MembershipOfUserSerializer
 
