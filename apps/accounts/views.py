@@ -53,7 +53,9 @@ def register_page(request: HttpRequest) -> HttpResponse:
     # A visitor reading the page in Ukrainian gets Ukrainian emails unless they choose otherwise.
     language = translation.get_language()
     initial_locale = language if language in Locale.values else Locale.EN
-    form = RegisterForm(request.POST or None, initial={"locale": initial_locale})
+    # An invitation link sends newcomers here with their address filled in.
+    initial = {"locale": initial_locale, "email": request.GET.get("email", "")}
+    form = RegisterForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -75,8 +77,8 @@ def register_page(request: HttpRequest) -> HttpResponse:
             messages.success(
                 request, _("Welcome to MakrX! We sent you a link to verify your email address.")
             )
-            return redirect("home")
-    return render(request, "accounts/register.html", {"form": form})
+            return redirect(_next_url(request))
+    return render(request, "accounts/register.html", {"form": form, "next": _next_url(request)})
 
 
 def verify_email_page(request: HttpRequest, token: str) -> HttpResponse:

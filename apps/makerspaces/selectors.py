@@ -2,6 +2,7 @@
 
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.db.models import (
     Case,
@@ -14,9 +15,11 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import ACos, Cos, Greatest, Least, Radians, Sin
+from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.makerspaces.models import (
+    Closure,
     Invitation,
     InvitationStatus,
     Makerspace,
@@ -108,8 +111,11 @@ def memberships_of_user(user: User) -> QuerySet[Membership]:
 
 
 def pending_invitations_for(user: User) -> QuerySet[Invitation]:
+    """Open invitations to the user's address; none until the address is verified."""
     from django.utils import timezone
 
+    if not user.email_verified:
+        return Invitation.objects.none()
     return (
         Invitation.objects.filter(
             email__iexact=user.email,
@@ -144,7 +150,40 @@ def parse_near(value: str) -> tuple[float, float]:
     parts = value.split(",")
     if len(parts) != 2:
         raise ValueError("Use near=lat,lng, e.g. near=50.45,30.52.")
-    lat, lng = (float(Decimal(part.strip())) for part in parts)
+    try:
+        lat, lng = (float(Decimal(part.strip())) for part in parts)
+    except ArithmeticError:
+        # Decimal("abc") raises InvalidOperation, an ArithmeticError, not a ValueError.
+        raise ValueError("Use near=lat,lng, e.g. near=50.45,30.52.") from None
     if not (-90 <= lat <= 90 and -180 <= lng <= 180):
         raise ValueError("Latitude must be within ±90 and longitude within ±180.")
     return lat, lng
+
+
+def active_makerspace(slug: str) -> Makerspace | None:
+    """The active space with this slug; None (a 404) for an unknown or deactivated one."""
+    return Makerspace.objects.filter(slug=slug, is_active=True).first()
+
+
+def membership_in(*, user: User, makerspace: Makerspace) -> Membership | None:
+    """The user's membership of the space in any status (pending and suspended too)."""
+    return Membership.objects.filter(user=user, makerspace=makerspace).first()
+
+
+def upcoming_closures(makerspace: Makerspace, *, limit: int = 20) -> QuerySet[Closure]:
+    """Closures from today on, where "today" is the date in the space's own timezone."""
+    today = timezone.now().astimezone(ZoneInfo(makerspace.timezone)).date()
+    return Closure.objects.filter(makerspace=makerspace, date__gte=today).order_by("date")[:limit]
+
+
+def invitations_of_space(makerspace: Makerspace) -> QuerySet[Invitation]:
+    """Open invitations of a space: pending and not yet expired."""
+    return (
+        Invitation.objects.filter(
+            makerspace=makerspace,
+            status=InvitationStatus.PENDING,
+            expires_at__gt=timezone.now(),
+        )
+        .select_related("invited_by")
+        .order_by("-created_at")
+    )

@@ -347,9 +347,26 @@ def _open_invitation_for(invitation: Invitation, user: User) -> Invitation:
     return invitation
 
 
-def invitation_accept(*, invitation: Invitation, user: User) -> Membership:
+def invitation_accept(
+    *, invitation: Invitation, user: User, holds_emailed_link: bool = False
+) -> Membership:
+    """Accept an invitation addressed to ``user``'s email.
+
+    From the inbox (API) the address must be verified, or anyone could sign up with
+    someone else's address and take their invitation. Opening the emailed link proves
+    the inbox is theirs, so that path also verifies the address.
+    """
+    if not user.email_verified and not holds_emailed_link:
+        raise ApplicationError(
+            "EMAIL_NOT_VERIFIED",
+            "Verify your email address first, or use the link in the invitation email.",
+            status_code=403,
+        )
     with transaction.atomic():
         invitation = _open_invitation_for(invitation, user)
+        if not user.email_verified:
+            user.email_verified = True
+            user.save(update_fields=["email_verified", "updated_at"])
         membership, created = Membership.objects.select_for_update().get_or_create(
             user=user,
             makerspace_id=invitation.makerspace_id,

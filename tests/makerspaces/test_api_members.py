@@ -451,3 +451,21 @@ def test_closures_and_audit_log(space, admin, member) -> None:  # type: ignore[n
     assert log[0]["object_type"] == "closure"
     assert log[0]["actor"]["id"] == str(admin.user.pk)
     assert member_log.status_code == 403
+
+
+def test_an_unverified_address_sees_no_invitations_and_cannot_accept(space, admin) -> None:  # type: ignore[no-untyped-def]
+    # Someone signs up with another person's address they do not control...
+    squatter = UserFactory(email="victim@example.org", email_verified=False)
+    invitation_id = invite(
+        bearer_client(admin.user), space, "victim@example.org", "manager"
+    ).json()["id"]
+    client = bearer_client(squatter)
+
+    inbox = client.get("/api/v1/users/me/invitations").json()["data"]
+    accepted = client.post(f"/api/v1/invitations/{invitation_id}/accept")
+
+    assert inbox == []
+    assert accepted.status_code == 403
+    assert accepted.json()["error"]["code"] == "EMAIL_NOT_VERIFIED"
+    assert not Membership.objects.filter(user=squatter).exists()
+    assert Invitation.objects.get(pk=invitation_id).status == "pending"
