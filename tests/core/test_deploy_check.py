@@ -21,7 +21,6 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 PASSTHROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT")
 
 
-
 def clean_env(**values: str) -> dict[str, str]:
     env = {name: os.environ[name] for name in PASSTHROUGH if name in os.environ}
     env["PYTHONDONTWRITEBYTECODE"] = "1"

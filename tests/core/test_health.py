@@ -36,7 +36,9 @@ def test_health_is_503_naming_the_cache_when_it_is_down(api_client: APIClient, s
 
 
 @pytest.mark.redis
-def test_health_checks_the_real_broker_and_names_it_when_down(api_client: APIClient, settings) -> None:  # type: ignore[no-untyped-def]
+def test_health_checks_the_real_broker_and_names_it_when_down(
+    api_client: APIClient, settings
+) -> None:  # type: ignore[no-untyped-def]
     settings.CELERY_TASK_ALWAYS_EAGER = False
     settings.CELERY_BROKER_URL = settings.REDIS_URL
     healthy = api_client.get("/health")
