@@ -47,7 +47,7 @@ format: install-dev
 	$(VENV)/bin/ruff format .
 
 messages: install-dev
-	$(PY) manage.py makemessages -l uk --no-location --ignore=.venv --ignore=staticfiles
+	$(PY) manage.py makemessages -l uk --no-location --ignore=.venv --ignore=staticfiles --ignore=tests
 	$(PY) manage.py compilemessages -l uk --ignore=.venv
 
 schema: install

@@ -29,7 +29,11 @@ def send_verification_email(self, user_id: str) -> bool:  # type: ignore[no-unty
         return False
     token = make_email_verification_token(user_id=str(user.pk), email=user.email)
     link = settings.SITE_URL + reverse("accounts:verify-email", kwargs={"token": token})
-    _send(user, "verify_email", {"link": link})
+    _send(
+        user,
+        "verify_email",
+        {"link": link, "valid_days": settings.EMAIL_VERIFICATION_MAX_AGE.days},
+    )
     return True
 
 

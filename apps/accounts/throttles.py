@@ -42,3 +42,19 @@ def record_login_failure(*, email: str, ip: str) -> None:
 
 def clear_login_failures(*, email: str) -> None:
     cache.delete(_key("account", email))
+
+
+def page_rate_limited(*, scope: str, ip: str, limit: int, window_seconds: int) -> bool:
+    """Count one use of a page form from ``ip``; True once the limit is passed.
+
+    The pages' counterpart of the API's scoped throttles, for forms that send email
+    or create accounts.
+    """
+    key = _key(f"page:{scope}", ip)
+    cache.add(key, 0, timeout=window_seconds)
+    try:
+        used = cache.incr(key)
+    except ValueError:
+        cache.set(key, 1, timeout=window_seconds)
+        used = 1
+    return used > limit

@@ -17,8 +17,15 @@ from django.views import i18n
 from django.views.decorators.http import require_POST
 
 from apps.accounts import services, throttles
-from apps.accounts.forms import LoginForm, PasswordResetRequestForm, ProfileForm, RegisterForm
+from apps.accounts.forms import (
+    LoginForm,
+    PasswordResetRequestForm,
+    ProfileForm,
+    RegisterForm,
+    client_ip,
+)
 from apps.accounts.models import Locale
+from apps.core.api.throttles import scope_limit
 from apps.core.exceptions import ApplicationError
 
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
@@ -49,6 +56,16 @@ def logout_page(request: HttpRequest) -> HttpResponse:
     return redirect("home")
 
 
+def _too_many(request: HttpRequest, scope: str) -> bool:
+    """Whether this address used a page form of ``scope`` more than its API rate allows."""
+    limit = scope_limit(scope)
+    if limit is None:
+        return False
+    return throttles.page_rate_limited(
+        scope=scope, ip=client_ip(request), limit=limit[0], window_seconds=limit[1]
+    )
+
+
 def register_page(request: HttpRequest) -> HttpResponse:
     # A visitor reading the page in Ukrainian gets Ukrainian emails unless they choose otherwise.
     language = translation.get_language()
@@ -56,7 +73,9 @@ def register_page(request: HttpRequest) -> HttpResponse:
     # An invitation link sends newcomers here with their address filled in.
     initial = {"locale": initial_locale, "email": request.GET.get("email", "")}
     form = RegisterForm(request.POST or None, initial=initial)
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and _too_many(request, "register"):
+        form.add_error(None, _("Too many sign-ups from your address; try again later."))
+    elif request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
             user = services.user_register(
@@ -104,7 +123,9 @@ def resend_verification_page(request: HttpRequest) -> HttpResponse:
 
 def password_reset_page(request: HttpRequest) -> HttpResponse:
     form = PasswordResetRequestForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and _too_many(request, "email"):
+        form.add_error(None, _("Too many requests from your address; try again later."))
+    elif request.method == "POST" and form.is_valid():
         services.password_reset_request(email=form.cleaned_data["email"])
         return render(request, "accounts/password_reset_sent.html")
     return render(request, "accounts/password_reset.html", {"form": form})

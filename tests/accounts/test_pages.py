@@ -496,3 +496,36 @@ def test_api_docs_render_with_swagger_assets_served_by_makrx(client: Client) -> 
         assert url not in html
     for url in swagger_assets:
         assert finders.find(url.removeprefix("/static/")) is not None, url
+
+
+def test_sign_up_and_reset_pages_are_rate_limited_per_address(client, settings) -> None:  # type: ignore[no-untyped-def]
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {
+            **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
+            "register": "2/hour",
+            "email": "1/hour",
+        },
+    }
+    bodies = [
+        {
+            "name": f"Flooder {n}",
+            "email": f"flood{n}@example.org",
+            "password": "Lathe-and-Mill-2026",
+            "confirm_password": "Lathe-and-Mill-2026",
+            "locale": "en",
+        }
+        for n in range(3)
+    ]
+
+    sign_ups = [client.post("/accounts/register/", body, REMOTE_ADDR="10.7.7.7") for body in bodies]
+    client.logout()
+    resets = [
+        client.post("/accounts/password-reset/", {"email": "a@example.org"}, REMOTE_ADDR="10.7.7.8")
+        for _ in range(2)
+    ]
+
+    assert [r.status_code for r in sign_ups] == [302, 302, 200]
+    assert b"Too many sign-ups" in sign_ups[2].content
+    assert User.objects.filter(email__startswith="flood").count() == 2
+    assert b"Too many requests" in resets[1].content

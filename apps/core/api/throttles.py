@@ -29,3 +29,12 @@ class ScopedRateThrottle(throttling.ScopedRateThrottle):
 
     def get_rate(self) -> str | None:
         return _live_rate(self.scope)
+
+
+def scope_limit(scope: str) -> tuple[int, int] | None:
+    """``(requests, seconds)`` of a configured scope, for limits outside DRF views (pages)."""
+    rate = _live_rate(scope)
+    if rate is None:
+        return None
+    count, seconds = throttling.SimpleRateThrottle.parse_rate(None, rate)  # type: ignore[arg-type]
+    return (count, seconds) if count is not None and seconds is not None else None
