@@ -475,7 +475,7 @@ def test_a_ukrainian_members_verification_email_is_in_ukrainian(
     message = mail.outbox[0]
     assert message.subject == "Підтвердьте адресу електронної пошти для MakrX"
     assert "Вітаємо, Тарас О'Ніл!" in message.body
-    assert "Посилання дійсне три дні." in message.body
+    assert "Посилання дійсне 3 дні." in message.body
 
 
 # --- API docs ---------------------------------------------------------------------
