@@ -1,4 +1,7 @@
+import datetime
+
 import factory
+from django.utils import timezone
 
 from apps.accounts.models import User
 
@@ -52,3 +55,32 @@ class SkillFactory(factory.django.DjangoModelFactory):
     makerspace = factory.SubFactory(MakerspaceFactory)
     slug = factory.Sequence(lambda n: f"skill-{n}")
     name = factory.Sequence(lambda n: f"Skill {n}")
+
+
+class MemberSkillFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "makerspaces.MemberSkill"
+
+    membership = factory.SubFactory(MembershipFactory)
+    skill = factory.SubFactory(
+        SkillFactory, makerspace=factory.SelfAttribute("..membership.makerspace")
+    )
+
+
+class ClosureFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "makerspaces.Closure"
+
+    makerspace = factory.SubFactory(MakerspaceFactory)
+    date = factory.Sequence(lambda n: timezone.localdate() + datetime.timedelta(days=30 + n))
+    reason = "Holiday"
+
+
+class InvitationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "makerspaces.Invitation"
+
+    makerspace = factory.SubFactory(MakerspaceFactory)
+    email = factory.Sequence(lambda n: f"invitee{n}@example.org")
+    role = "member"
+    expires_at = factory.LazyFunction(lambda: timezone.now() + datetime.timedelta(days=14))

@@ -31,6 +31,15 @@ class MakerspaceScopedMixin:
 
     def get_required_permission(self) -> str:
         action = self.action or ""
+        if action == "metadata":
+            # OPTIONS describes the route, which anyone in the space may read (the
+            # schema is public anyway). DRF's metadata then re-checks permissions with
+            # the request's method swapped to each write method, so that method's
+            # form is only shown to those who may use it.
+            method = (self.request.method or "").lower()
+            action = getattr(self, "action_map", {}).get(method, "")
+            if not action:
+                return "makerspace.view"
         try:
             return self.required_permissions[action]
         except KeyError:

@@ -174,9 +174,11 @@ class MakerspaceViewSet(
     @action(detail=True, methods=["post"])
     def verify(self, request: Request, pk: str) -> Response:
         """Super admins mark a space as verified (or take it back with `{"verified": false}`)."""
-        makerspace = get_object_or_404(Makerspace, pk=pk)
+        # Refuse before looking the space up, so a deactivated space (404 to
+        # non-members everywhere else) cannot be told apart from a missing one here.
         if not request.user.is_superuser:
             raise PermissionDenied("Only a super admin verifies makerspaces.")
+        makerspace = get_object_or_404(Makerspace, pk=pk)
         body = VerifySerializer(data=request.data)
         body.is_valid(raise_exception=True)
         makerspace = services.makerspace_set_verified(

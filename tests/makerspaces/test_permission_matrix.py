@@ -1,0 +1,596 @@
+"""Who may call which makerspace-scoped API route: a matrix read from the URL conf.
+
+Every route under ``/api/v1/makerspaces/{makerspace_pk}/`` and every detail route of
+the makerspace itself is collected at import time, with each HTTP method and the
+viewset action it maps to. A nested route's expected outcome comes from the view's
+own ``required_permissions`` and the role matrix, so a new route is covered as soon
+as it is registered, and fails here until it declares a permission for every action
+and has a fixture object for every URL argument.
+
+Roles are tried in the space where the caller holds them (own), in another tenant's
+space where they hold nothing (foreign), and, for routes naming objects, in their own
+space with the objects of the other space in the URL (foreign objects).
+"""
+
+import datetime as dt
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from django.db import transaction
+from django.urls import URLPattern, URLResolver, get_resolver, resolve
+from django.utils import timezone
+from django.utils.regex_helper import normalize
+from rest_framework.test import APIClient
+
+from apps.accounts.models import User
+from apps.core.models import AuditLogEntry
+from apps.core.permissions import ALL_PERMISSIONS, ROLE_MATRIX, Role, forget_roles
+from apps.makerspaces.api import views
+from apps.makerspaces.api.permissions import HasMakerspacePermission, MakerspaceScopedMixin
+from apps.makerspaces.models import (
+    Closure,
+    Invitation,
+    Makerspace,
+    Membership,
+    MemberSkill,
+    Skill,
+)
+from tests.factories import (
+    ClosureFactory,
+    InvitationFactory,
+    MakerspaceFactory,
+    MembershipFactory,
+    MemberSkillFactory,
+    SkillFactory,
+    UserFactory,
+)
+
+if TYPE_CHECKING:
+    from rest_framework.response import _MonkeyPatchedResponse as Response
+
+SPACE_KWARG = "makerspace_pk"
+NESTED_PREFIX = f"api/v1/makerspaces/{{{SPACE_KWARG}}}/"
+
+# --- routes, read from the URL conf ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Route:
+    view: type
+    url_format: str  # "api/v1/makerspaces/%(makerspace_pk)s/members/%(pk)s"
+    params: tuple[str, ...]
+    actions: tuple[tuple[str, str], ...]  # (HTTP method, viewset action)
+
+    @property
+    def label(self) -> str:
+        template = self.url_format % {name: f"{{{name}}}" for name in self.params}
+        return template.removeprefix(NESTED_PREFIX).removeprefix("api/v1/")
+
+    @property
+    def is_nested(self) -> bool:
+        return SPACE_KWARG in self.params
+
+    @property
+    def object_params(self) -> tuple[str, ...]:
+        """URL arguments naming objects inside the space (not the space itself)."""
+        return tuple(name for name in self.params if name != SPACE_KWARG) if self.is_nested else ()
+
+    def url(self, values: dict[str, Any]) -> str:
+        return "/" + self.url_format % {name: values[name] for name in self.params}
+
+
+def _walk(patterns: list[Any], prefix: str = "") -> Iterator[tuple[str, URLPattern]]:
+    for entry in patterns:
+        regex = prefix + entry.pattern.regex.pattern.removeprefix("^")
+        if isinstance(entry, URLResolver):
+            yield from _walk(entry.url_patterns, regex)
+        else:
+            yield regex, entry
+
+
+def makerspace_routes() -> list[Route]:
+    routes = []
+    for regex, pattern in _walk(get_resolver().url_patterns):
+        url_format, params = normalize(regex)[0]
+        if not url_format.startswith("api/"):
+            continue
+        view = getattr(pattern.callback, "cls", None)
+        is_nested = SPACE_KWARG in params
+        is_space_detail = view is views.MakerspaceViewSet and "pk" in params
+        if not (is_nested or is_space_detail):
+            continue
+        actions = getattr(pattern.callback, "actions", None) or {}
+        routes.append(
+            Route(
+                view=view or type(None),
+                url_format=url_format,
+                params=tuple(params),
+                actions=tuple((method.upper(), name) for method, name in sorted(actions.items())),
+            )
+        )
+    return routes
+
+
+ROUTES = makerspace_routes()
+
+# --- what each role may do ------------------------------------------------------------
+
+ANONYMOUS = "anonymous"
+OUTSIDER = "outsider"
+MEMBER = "member"
+MANAGER = "manager"
+ADMIN = "admin"
+SUSPENDED_ADMIN = "suspended admin"
+SUPER_ADMIN = "super admin"
+# The callers' active role in their own space ("alpha"): the suspended admin has none,
+# and the super admin is a plain member there, so "own" shows that the superuser flag,
+# not the role, lets them through.
+SPACE_ROLE_OF = {
+    MEMBER: Role.MEMBER,
+    MANAGER: Role.MANAGER,
+    ADMIN: Role.ADMIN,
+    SUSPENDED_ADMIN: None,
+    SUPER_ADMIN: Role.MEMBER,
+}
+
+OWN = "own"
+FOREIGN = "foreign"
+FOREIGN_OBJECTS = "own space, foreign objects"
+
+UNAUTHENTICATED = "401"
+HIDDEN = "404"
+DENIED = "403"
+ALLOWED = "allowed"
+
+# The makerspace's own detail routes do not follow the nested pattern; each action
+# is either a role permission or one of these rules.
+PUBLIC = "public"
+SIGNED_IN = "any signed-in user"
+SUPER_ADMIN_ONLY = "super admin only"
+MAKERSPACE_RULES = {
+    "retrieve": PUBLIC,
+    "update": "makerspace.update",
+    "partial_update": "makerspace.update",
+    "destroy": "makerspace.delete",
+    "verify": SUPER_ADMIN_ONLY,
+    "join": SIGNED_IN,
+}
+
+
+def rule_for(route: Route, action: str) -> str:
+    """The permission (or makerspace rule) the action needs; fails when none is declared."""
+    view = route.view
+    if view is views.MakerspaceViewSet:
+        if action not in MAKERSPACE_RULES:
+            pytest.fail(
+                f"MakerspaceViewSet has an action {action!r} that MAKERSPACE_RULES does not "
+                "know: add the rule it follows."
+            )
+        rule = MAKERSPACE_RULES[action]
+        if rule in ALL_PERMISSIONS:
+            assert views.MakerspaceViewSet.required_permissions.get(action) == rule, (
+                f"MakerspaceViewSet.required_permissions[{action!r}] disagrees with this test."
+            )
+        return rule
+    if not (
+        isinstance(view, type)
+        and issubclass(view, MakerspaceScopedMixin)
+        and HasMakerspacePermission in getattr(view, "permission_classes", ())
+    ):
+        pytest.fail(
+            f"{route.label} ({view.__name__}) is makerspace-scoped but does not use "
+            "MakerspaceScopedMixin with HasMakerspacePermission."
+        )
+    declared = view.required_permissions
+    if action not in declared:
+        pytest.fail(f"{view.__name__}.required_permissions has no entry for {action!r}.")
+    assert declared[action] in ALL_PERMISSIONS, (
+        f"{view.__name__}.required_permissions[{action!r}] = {declared[action]!r} "
+        "is not in the role matrix."
+    )
+    return declared[action]
+
+
+def expected_outcome(rule: str, role: str, scope: str | None) -> str:
+    if rule == PUBLIC:
+        return ALLOWED
+    if role == ANONYMOUS:
+        return UNAUTHENTICATED
+    if rule == SIGNED_IN:
+        return ALLOWED
+    if rule == SUPER_ADMIN_ONLY:
+        return ALLOWED if role == SUPER_ADMIN else DENIED
+    # The permission is checked before the object is looked up, so lacking it is a
+    # 403 even when the object belongs to another space.
+    if role == SUPER_ADMIN:
+        return HIDDEN if scope == FOREIGN_OBJECTS else ALLOWED
+    space_role = SPACE_ROLE_OF.get(role) if scope in (OWN, FOREIGN_OBJECTS) else None
+    if space_role is None:
+        return HIDDEN
+    if rule not in ROLE_MATRIX[space_role]:
+        return DENIED
+    return HIDDEN if scope == FOREIGN_OBJECTS else ALLOWED
+
+
+# --- the cases ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Case:
+    route: Route
+    method: str
+    action: str
+    role: str
+    scope: str | None
+
+    @property
+    def id(self) -> str:
+        scope = f" ({self.scope})" if self.scope else ""
+        return f"{self.method} {self.route.label} as {self.role}{scope}"
+
+
+def matrix_cases() -> list[Case]:
+    cases = []
+    for route in ROUTES:
+        for method, action in route.actions:
+            cases.append(Case(route, method, action, ANONYMOUS, None))
+            cases.append(Case(route, method, action, OUTSIDER, None))
+            cases.append(Case(route, method, action, SUSPENDED_ADMIN, OWN))
+            for role in (MEMBER, MANAGER, ADMIN, SUPER_ADMIN):
+                scopes = [OWN, FOREIGN] + ([FOREIGN_OBJECTS] if route.object_params else [])
+                cases.extend(Case(route, method, action, role, scope) for scope in scopes)
+    return cases
+
+
+CASES = matrix_cases()
+
+# --- the world: two tenants -----------------------------------------------------------
+
+
+@dataclass
+class SpaceObjects:
+    """One makerspace and an object of each kind its routes can name."""
+
+    makerspace: Makerspace
+    member: Membership  # a plain member, not one of the callers; holds `skill`
+    applicant: Membership  # a pending request to join
+    skill: Skill
+    closure: Closure
+    invitation: Invitation
+    staff: dict[str, Membership] = field(default_factory=dict)  # caller role → membership
+
+    @property
+    def memberships(self) -> list[Membership]:
+        return [*self.staff.values(), self.member, self.applicant]
+
+    def identifying_strings(self) -> set[str]:
+        found = {
+            self.makerspace.name,
+            self.makerspace.slug,
+            str(self.makerspace.pk),
+            self.skill.slug,
+            self.skill.name,
+            str(self.skill.pk),
+            str(self.closure.pk),
+            str(self.invitation.pk),
+            self.invitation.email,
+        }
+        for membership in self.memberships:
+            found |= {
+                str(membership.pk),
+                str(membership.user.pk),
+                membership.user.email,
+                membership.user.name,
+            }
+        return found
+
+
+@dataclass
+class World:
+    alpha: SpaceObjects
+    bravo: SpaceObjects
+    callers: dict[str, User]
+
+
+def _space(name: str, slug: str, staff: dict[str, tuple[User, str, str]]) -> SpaceObjects:
+    makerspace = MakerspaceFactory.create(name=name, slug=slug)
+    memberships = {
+        key: MembershipFactory.create(user=user, makerspace=makerspace, role=role, status=status)
+        for key, (user, role, status) in staff.items()
+    }
+    member = MembershipFactory.create(
+        makerspace=makerspace,
+        user=UserFactory.create(email=f"{slug}-member@example.org", name=f"{name} Regular"),
+    )
+    applicant = MembershipFactory.create(
+        makerspace=makerspace,
+        user=UserFactory.create(email=f"{slug}-applicant@example.org", name=f"{name} Applicant"),
+        status="pending",
+    )
+    skill = SkillFactory.create(makerspace=makerspace, slug=f"{slug}-laser", name=f"{name} laser")
+    MemberSkillFactory.create(membership=member, skill=skill)
+    return SpaceObjects(
+        makerspace=makerspace,
+        member=member,
+        applicant=applicant,
+        skill=skill,
+        closure=ClosureFactory.create(makerspace=makerspace),
+        invitation=InvitationFactory.create(
+            makerspace=makerspace, email=f"{slug}-invitee@example.org"
+        ),
+        staff=memberships,
+    )
+
+
+def _build_world() -> World:
+    callers = {
+        OUTSIDER: UserFactory.create(email="outsider@example.org", name="Olga Outsider"),
+        MEMBER: UserFactory.create(email="alpha-caller-member@example.org", name="Alpha Caller"),
+        MANAGER: UserFactory.create(email="alpha-caller-manager@example.org", name="Alpha Manager"),
+        ADMIN: UserFactory.create(email="alpha-caller-admin@example.org", name="Alpha Admin"),
+        SUSPENDED_ADMIN: UserFactory.create(
+            email="alpha-suspended@example.org", name="Alpha Former"
+        ),
+        SUPER_ADMIN: UserFactory.create(
+            email="root@example.org", name="Root", is_superuser=True, is_staff=True
+        ),
+    }
+    alpha_staff = {
+        MEMBER: (callers[MEMBER], Role.MEMBER, "active"),
+        MANAGER: (callers[MANAGER], Role.MANAGER, "active"),
+        ADMIN: (callers[ADMIN], Role.ADMIN, "active"),
+        SUSPENDED_ADMIN: (callers[SUSPENDED_ADMIN], Role.ADMIN, "suspended"),
+        SUPER_ADMIN: (callers[SUPER_ADMIN], Role.MEMBER, "active"),
+    }
+    alpha = _space("Alpha Workshop", "alpha-workshop", alpha_staff)
+    bravo_admin = UserFactory.create(email="bravo-admin@example.org", name="Bravo Boss")
+    bravo_staff = {ADMIN: (bravo_admin, Role.ADMIN, "active")}
+    bravo = _space("Bravo Foundry", "bravo-foundry", bravo_staff)
+    return World(alpha=alpha, bravo=bravo, callers=callers)
+
+
+@pytest.fixture(scope="module")
+def world(django_db_setup: None, django_db_blocker: Any) -> Iterator[World]:
+    # Built once for the module inside a transaction that is rolled back at the end;
+    # each test runs in its own savepoint on top, so writes never leak between cases.
+    with django_db_blocker.unblock():
+        outer = transaction.atomic()
+        outer.__enter__()
+        built = _build_world()
+    try:
+        yield built
+    finally:
+        with django_db_blocker.unblock():
+            transaction.set_rollback(True)
+            outer.__exit__(None, None, None)
+
+
+# URL arguments other than the space, filled from the target space's objects:
+# (view, argument) or, where one action needs another object, (view, argument, action).
+URL_OBJECTS: dict[tuple[Any, ...], Callable[[SpaceObjects], Any]] = {
+    (views.MakerspaceViewSet, "pk"): lambda space: space.makerspace.pk,
+    (views.MemberViewSet, "pk"): lambda space: space.member.pk,
+    (views.MemberViewSet, "pk", "approve"): lambda space: space.applicant.pk,
+    (views.MemberViewSet, "slug"): lambda space: space.skill.slug,
+    (views.SkillViewSet, "slug"): lambda space: space.skill.slug,
+    (views.ClosureViewSet, "pk"): lambda space: space.closure.pk,
+    (views.SpaceInvitationViewSet, "pk"): lambda space: space.invitation.pk,
+}
+
+
+def url_values(
+    route: Route, action: str, url_space: SpaceObjects, objects: SpaceObjects
+) -> dict[str, Any]:
+    values = {}
+    for name in route.params:
+        if route.is_nested and name == SPACE_KWARG:
+            values[name] = url_space.makerspace.pk
+            continue
+        fill = URL_OBJECTS.get((route.view, name, action)) or URL_OBJECTS.get((route.view, name))
+        if fill is None:
+            pytest.fail(
+                f"No fixture object for {{{name}}} of {route.view.__name__} ({route.label}): "
+                "create one in _space() and add it to URL_OBJECTS."
+            )
+        values[name] = fill(url_space if route.view is views.MakerspaceViewSet else objects)
+    return values
+
+
+# Plausible bodies, so that allowed writes reach the service; others send {}.
+BODIES: dict[tuple[str, str], Callable[[SpaceObjects], dict[str, Any]]] = {
+    ("PUT", "makerspaces/{pk}"): lambda space: {
+        "name": "Renamed Workshop",
+        "description": "Now with a bigger laser.",
+    },
+    ("PATCH", "makerspaces/{pk}"): lambda space: {"description": "Now with a bigger laser."},
+    ("POST", "makerspaces/{pk}/verify"): lambda space: {"verified": True},
+    ("POST", "members"): lambda space: {"email": "newcomer@example.org", "role": "member"},
+    ("PATCH", "members/{pk}"): lambda space: {"role": "manager"},
+    ("POST", "members/{pk}/skills"): lambda space: {"skill": space.skill.slug},
+    ("POST", "skills"): lambda space: {"slug": "cnc-basic", "name": "CNC basics"},
+    ("PATCH", "skills/{slug}"): lambda space: {"name": "Laser cutter, advanced"},
+    ("POST", "closures"): lambda space: {
+        "date": (timezone.localdate() + dt.timedelta(days=300)).isoformat(),
+        "reason": "Winter break",
+    },
+}
+
+WATCHED_MODELS = (
+    Makerspace,
+    Membership,
+    Skill,
+    MemberSkill,
+    Closure,
+    Invitation,
+    AuditLogEntry,
+)
+
+
+def table_rows() -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of the watched tables, so a denied update shows up as well as an insert."""
+    return {
+        model.__name__: list(model.objects.order_by("pk").values_list()) for model in WATCHED_MODELS
+    }
+
+
+def send(user: User | None, method: str, url: str, body: dict[str, Any] | None) -> "Response":
+    client = APIClient()
+    if user is not None:
+        # The role cache lives on the user object, which the module's tests share.
+        forget_roles(user)
+        client.force_authenticate(user=user)
+    call = getattr(client, method.lower())
+    if method in ("GET", "HEAD", "OPTIONS"):
+        return call(url)
+    return call(url, body or {}, format="json")
+
+
+def assert_error(response: "Response", status: int, code: str) -> None:
+    assert response.status_code == status, (response.status_code, response.content[:500])
+    assert response.json()["error"]["code"] == code, response.content[:500]
+
+
+def assert_reveals_nothing_of(response: "Response", *spaces: SpaceObjects) -> None:
+    text = response.content.decode()
+    for space in spaces:
+        leaked = sorted(value for value in space.identifying_strings() if value in text)
+        assert not leaked, f"404 body reveals {leaked}: {text[:500]}"
+
+
+# --- the tests ------------------------------------------------------------------------
+
+
+def test_the_matrix_sees_every_makerspace_viewset() -> None:
+    seen = {route.view for route in ROUTES}
+    for view in (
+        views.MakerspaceViewSet,
+        views.MemberViewSet,
+        views.SkillViewSet,
+        views.ClosureViewSet,
+        views.SpaceInvitationViewSet,
+        views.AuditLogViewSet,
+    ):
+        assert view in seen, f"{view.__name__} was not found in the URL conf"
+    assert len(CASES) > 200
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=[route.label for route in ROUTES])
+def test_every_makerspace_route_is_a_viewset_the_matrix_can_read(route: Route) -> None:
+    assert route.actions, (
+        f"{route.label} is not a DRF viewset route (no method → action map), so the "
+        "matrix cannot check it: make it a viewset with required_permissions."
+    )
+
+
+def test_every_request_body_belongs_to_a_route() -> None:
+    known = {(method, route.label) for route in ROUTES for method, _ in route.actions}
+    assert set(BODIES) <= known, f"bodies for routes that no longer exist: {set(BODIES) - known}"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("case", [pytest.param(case, id=case.id) for case in CASES])
+def test_permission_matrix(world: World, case: Case) -> None:
+    # Given a caller in a role, and a route of the target space
+    rule = rule_for(case.route, case.action)
+    expected = expected_outcome(rule, case.role, case.scope)
+    url_space = world.bravo if case.scope == FOREIGN else world.alpha
+    objects = world.bravo if case.scope in (FOREIGN, FOREIGN_OBJECTS) else url_space
+    url = case.route.url(url_values(case.route, case.action, url_space, objects))
+    assert getattr(resolve(url).func, "cls", None) is case.route.view
+    body = BODIES.get((case.method, case.route.label), lambda space: {})(objects)
+    user = world.callers.get(case.role)
+    before = table_rows() if expected != ALLOWED else None
+
+    # When it calls the route
+    response = send(user, case.method, url, body)
+
+    # Then the permission decides, and a refused request changed nothing
+    if expected == UNAUTHENTICATED:
+        assert_error(response, 401, "NOT_AUTHENTICATED")
+        assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    elif expected == HIDDEN:
+        assert_error(response, 404, "NOT_FOUND")
+        assert_reveals_nothing_of(response, url_space, objects)
+    elif expected == DENIED:
+        assert_error(response, 403, "PERMISSION_DENIED")
+    else:
+        assert response.status_code not in (401, 403, 404, 405), response.content[:500]
+        assert response.status_code < 500, response.content[:500]
+        if case.method == "GET":
+            assert response.status_code == 200, response.content[:500]
+    if before is not None:
+        assert table_rows() == before, "a refused request wrote to the database"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("role", "status"),
+    [(MEMBER, 204), (MANAGER, 204), (SUPER_ADMIN, 204), (ADMIN, 409), (SUSPENDED_ADMIN, 404)],
+)
+def test_a_member_may_leave_without_members_manage(world: World, role: str, status: int) -> None:
+    # Given a caller's own membership (the admin is the space's only active admin)
+    membership = world.alpha.staff[role]
+    url = f"/api/v1/makerspaces/{world.alpha.makerspace.pk}/members/{membership.pk}/"
+
+    # When they delete it
+    response = send(world.callers[role], "DELETE", url, None)
+
+    # Then they leave; the last admin may not, and a suspended member is not in the space
+    assert response.status_code == status, response.content[:500]
+    assert Membership.objects.filter(pk=membership.pk).exists() == (status != 204)
+
+
+NESTED_ROUTES = sorted({route.label: route for route in ROUTES if route.is_nested}.items())
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("role", "status"), [(ANONYMOUS, 401), (OUTSIDER, 404), (MEMBER, 200), (SUPER_ADMIN, 200)]
+)
+@pytest.mark.parametrize(
+    ("label", "route"), NESTED_ROUTES, ids=[label for label, _ in NESTED_ROUTES]
+)
+def test_options_follows_membership(
+    world: World, label: str, route: Route, role: str, status: int
+) -> None:
+    # Given a nested route of a space, When a caller asks which methods it has
+    url = route.url(url_values(route, route.actions[0][1], world.alpha, world.alpha))
+    response = send(world.callers.get(role), "OPTIONS", url, None)
+
+    # Then members get the description, and others the same answers as for any method
+    assert response.status_code == status, response.content[:500]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("role", "shows_form"), [(MEMBER, False), (MANAGER, True)])
+def test_options_shows_a_write_form_only_to_who_may_write(
+    world: World, role: str, shows_form: bool
+) -> None:
+    # Given the skills of a space, which managers create and members only read
+    url = f"/api/v1/makerspaces/{world.alpha.makerspace.pk}/skills/"
+
+    # When a caller asks for the route's description
+    response = send(world.callers[role], "OPTIONS", url, None)
+
+    # Then the POST form is described to a manager only
+    assert response.status_code == 200, response.content[:500]
+    assert ("POST" in response.json().get("actions", {})) is shows_form
+
+
+@pytest.mark.django_db
+def test_verify_does_not_tell_a_deactivated_space_from_a_missing_one(world: World) -> None:
+    # Given a deactivated space, which is a 404 to non-members everywhere else
+    Makerspace.objects.filter(pk=world.bravo.makerspace.pk).update(is_active=False)
+    missing = "00000000-0000-4000-8000-000000000000"
+
+    # When an outsider tries to verify it, and a space that never existed
+    answers = [
+        send(world.callers[OUTSIDER], "POST", f"/api/v1/makerspaces/{space}/verify", {})
+        for space in (world.bravo.makerspace.pk, missing)
+    ]
+
+    # Then both answers are the same refusal
+    assert [answer.status_code for answer in answers] == [403, 403]
+    assert answers[0].json() == answers[1].json()
