@@ -9,10 +9,6 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from apps.core.api.exceptions import api_not_found, api_server_error
 from apps.core.views import health, home
 
-admin.site.site_header = "MakrX staff"
-admin.site.site_title = "MakrX staff"
-admin.site.index_title = "Run your makerspace"
-
 api_v1 = [
     path("", include("apps.accounts.api.urls")),
     path("", include("apps.makerspaces.api.urls")),

@@ -1,9 +1,14 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import UserChangeForm, UserCreationForm
+from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from apps.accounts.models import User
+
+
+def _is_super_admin(request: HttpRequest) -> bool:
+    return bool(request.user.is_active and request.user.is_superuser)
 
 
 class MakrXUserCreationForm(UserCreationForm):
@@ -52,3 +57,20 @@ class UserAdmin(DjangoUserAdmin):
             {"classes": ("wide",), "fields": ("email", "name", "password1", "password2")},
         ),
     )
+
+    # Makerspace staff use the admin without Django permissions; accounts stay with
+    # super admins whatever permissions a staff account was given.
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return _is_super_admin(request)
+
+    def has_view_permission(self, request: HttpRequest, obj: User | None = None) -> bool:
+        return _is_super_admin(request)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return _is_super_admin(request)
+
+    def has_change_permission(self, request: HttpRequest, obj: User | None = None) -> bool:
+        return _is_super_admin(request)
+
+    def has_delete_permission(self, request: HttpRequest, obj: User | None = None) -> bool:
+        return _is_super_admin(request)

@@ -56,10 +56,22 @@ def _permission_denied(message: str) -> ApplicationError:
     return ApplicationError("PERMISSION_DENIED", message, status_code=403)
 
 
+# Page routes under /spaces/ that a space's slug must not shadow.
+RESERVED_SLUGS = frozenset({"mine", "new", "invitations"})
+
+
+def _reserved_slug_error(slug: str) -> ApplicationError:
+    return ApplicationError(
+        "VALIDATION_ERROR",
+        "The request is not valid; see details.",
+        details={"slug": [f"{slug!r} is reserved; choose another slug."]},
+    )
+
+
 def _unique_slug(name: str) -> str:
     base = slugify(name)[:70] or "makerspace"
     slug, counter = base, 2
-    while Makerspace.objects.filter(slug=slug).exists():
+    while slug in RESERVED_SLUGS or Makerspace.objects.filter(slug=slug).exists():
         slug = f"{base}-{counter}"
         counter += 1
     return slug
@@ -74,6 +86,8 @@ def makerspace_create(*, creator: User, name: str, **fields: Any) -> Makerspace:
     if unknown:
         raise ValueError(f"Unknown makerspace fields: {sorted(unknown)}")
     slug = fields.pop("slug", None) or _unique_slug(name)
+    if slug in RESERVED_SLUGS:
+        raise _reserved_slug_error(slug)
     try:
         with transaction.atomic():
             makerspace = Makerspace(name=name, slug=slug, **fields)
@@ -105,6 +119,8 @@ def makerspace_update(
     unknown = set(changes) - set(MAKERSPACE_FIELDS)
     if unknown:
         raise ValueError(f"Unknown makerspace fields: {sorted(unknown)}")
+    if changes.get("slug") in RESERVED_SLUGS:
+        raise _reserved_slug_error(changes["slug"])
     with transaction.atomic():
         makerspace = Makerspace.objects.select_for_update().get(pk=makerspace.pk)
         changed = diff(makerspace, changes)
@@ -580,3 +596,25 @@ def closure_remove(*, closure: Closure, acting_user: User) -> None:
             changes={"date": closure.date},
         )
         closure.delete()
+
+
+# --- reactivation -------------------------------------------------------------------------
+
+
+def makerspace_reactivate(*, makerspace: Makerspace, acting_user: User) -> Makerspace:
+    """Bring a deactivated space back into the directory; a super admin's call."""
+    if not acting_user.is_superuser:
+        raise _permission_denied("Only a super admin reactivates a makerspace.")
+    with transaction.atomic():
+        makerspace = Makerspace.objects.select_for_update().get(pk=makerspace.pk)
+        if not makerspace.is_active:
+            makerspace.is_active = True
+            makerspace.save(update_fields=["is_active", "updated_at"])
+            audit_record(
+                actor=acting_user,
+                instance=makerspace,
+                action=Action.UPDATE,
+                makerspace_id=makerspace.pk,
+                changes={"is_active": [False, True]},
+            )
+    return makerspace

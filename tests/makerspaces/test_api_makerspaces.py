@@ -336,3 +336,19 @@ def test_my_memberships_lists_the_callers_spaces(user) -> None:  # type: ignore[
     assert response.status_code == 200
     assert [row["makerspace"]["id"] for row in response.json()["data"]] == [str(mine.makerspace.pk)]
     assert response.json()["data"][0]["role"] == "manager"
+
+
+@pytest.mark.parametrize("name", ["New", "Mine", "Invitations"])
+def test_generated_slugs_avoid_page_routes(user, name: str) -> None:  # type: ignore[no-untyped-def]
+    response = bearer_client(user).post("/api/v1/makerspaces/", {"name": name})
+
+    assert response.status_code == 201
+    assert response.json()["slug"] == f"{name.lower()}-2"
+
+
+def test_a_reserved_slug_is_refused(user) -> None:  # type: ignore[no-untyped-def]
+    response = bearer_client(user).post("/api/v1/makerspaces/", {"name": "X", "slug": "mine"})
+
+    assert response.status_code == 400
+    assert "slug" in response.json()["error"]["details"]
+    assert not Makerspace.objects.exists()
