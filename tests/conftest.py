@@ -55,7 +55,7 @@ def api_client() -> APIClient:
 
 @pytest.fixture
 def user(db):  # type: ignore[no-untyped-def]
-    return UserFactory()
+    return UserFactory.create()
 
 
 @pytest.fixture

@@ -4,11 +4,19 @@ import factory
 from django.utils import timezone
 
 from apps.accounts.models import User
+from apps.makerspaces.models import (
+    Closure,
+    Invitation,
+    Makerspace,
+    Membership,
+    MemberSkill,
+    Skill,
+)
 
 DEFAULT_PASSWORD = "Correct-Horse-42"
 
 
-class UserFactory(factory.django.DjangoModelFactory):
+class UserFactory(factory.django.DjangoModelFactory[User]):
     class Meta:
         model = User
         skip_postgeneration_save = True
@@ -24,7 +32,7 @@ class UserFactory(factory.django.DjangoModelFactory):
             self.save()  # type: ignore[attr-defined]
 
 
-class MakerspaceFactory(factory.django.DjangoModelFactory):
+class MakerspaceFactory(factory.django.DjangoModelFactory[Makerspace]):
     class Meta:
         model = "makerspaces.Makerspace"
 
@@ -38,7 +46,7 @@ class MakerspaceFactory(factory.django.DjangoModelFactory):
     join_policy = "open"
 
 
-class MembershipFactory(factory.django.DjangoModelFactory):
+class MembershipFactory(factory.django.DjangoModelFactory[Membership]):
     class Meta:
         model = "makerspaces.Membership"
 
@@ -48,7 +56,7 @@ class MembershipFactory(factory.django.DjangoModelFactory):
     status = "active"
 
 
-class SkillFactory(factory.django.DjangoModelFactory):
+class SkillFactory(factory.django.DjangoModelFactory[Skill]):
     class Meta:
         model = "makerspaces.Skill"
 
@@ -57,7 +65,7 @@ class SkillFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"Skill {n}")
 
 
-class MemberSkillFactory(factory.django.DjangoModelFactory):
+class MemberSkillFactory(factory.django.DjangoModelFactory[MemberSkill]):
     class Meta:
         model = "makerspaces.MemberSkill"
 
@@ -67,7 +75,7 @@ class MemberSkillFactory(factory.django.DjangoModelFactory):
     )
 
 
-class ClosureFactory(factory.django.DjangoModelFactory):
+class ClosureFactory(factory.django.DjangoModelFactory[Closure]):
     class Meta:
         model = "makerspaces.Closure"
 
@@ -76,7 +84,7 @@ class ClosureFactory(factory.django.DjangoModelFactory):
     reason = "Holiday"
 
 
-class InvitationFactory(factory.django.DjangoModelFactory):
+class InvitationFactory(factory.django.DjangoModelFactory[Invitation]):
     class Meta:
         model = "makerspaces.Invitation"
 

@@ -86,7 +86,7 @@ def _roles_of(user: User) -> dict[str, str]:
             "makerspace_id", "role"
         )
         cached = {str(space_id): role for space_id, role in rows}
-        user._makrx_roles = cached  # type: ignore[union-attr]
+        user._makrx_roles = cached  # type: ignore[attr-defined]
     return cached
 
 

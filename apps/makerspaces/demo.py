@@ -13,12 +13,12 @@ from apps.makerspaces.models import (
     Invitation,
     InvitationStatus,
     Makerspace,
-    MemberSkill,
     Membership,
+    MemberSkill,
     Skill,
 )
 
-SPACES = [
+SPACES: list[dict[str, Any]] = [
     {
         "slug": "kyiv-fab-lab",
         "name": "Kyiv Fab Lab",

@@ -16,7 +16,7 @@ GOOD_PASSWORD = "Lathe-and-Mill-2026"
 
 
 def register_body(**overrides: object) -> dict:
-    body = {
+    body: dict[str, object] = {
         "email": "ada@example.org",
         "name": "Ada Lovelace",
         "password": GOOD_PASSWORD,
@@ -62,14 +62,15 @@ def test_register_creates_user_and_sends_verification_email(
     assert body["email_verified"] is False
     user = User.objects.get(pk=body["id"])
     assert user.check_password(GOOD_PASSWORD)
-    assert user.locale == "uk" and user.phone == "+380 44 000 0000"
+    assert user.locale == "uk"
+    assert user.phone == "+380 44 000 0000"
     assert len(mail.outbox) == 1
     assert mail.outbox[0].to == ["ada@example.org"]
     assert "/accounts/verify-email/" in link_in(mail.outbox[0])
 
 
 def test_register_rejects_duplicate_email_in_any_case(api_client: APIClient) -> None:
-    UserFactory(email="ada@example.org")
+    UserFactory.create(email="ada@example.org")
 
     response = api_client.post("/api/v1/users/register", register_body(email="ADA@example.ORG"))
 
@@ -158,7 +159,7 @@ def test_login_failures_are_throttled_per_account(
     blocked = api_client.post(
         "/api/v1/users/login", {"email": user.email, "password": DEFAULT_PASSWORD}
     )
-    other = UserFactory()
+    other = UserFactory.create()
     unaffected = api_client.post(
         "/api/v1/users/login", {"email": other.email, "password": DEFAULT_PASSWORD}
     )

@@ -53,7 +53,7 @@ def oidc(provider: OIDCProvider, settings) -> OIDCProvider:  # type: ignore[no-u
 
 
 def make_user(**fields: Any) -> User:
-    return cast(User, UserFactory(**fields))
+    return cast(User, UserFactory.create(**fields))
 
 
 def provider_client(token: str) -> APIClient:

@@ -39,7 +39,7 @@ def test_many_sign_ups_with_one_email_make_one_account() -> None:
 
 
 def test_concurrent_edits_with_one_etag_let_exactly_one_win() -> None:
-    user = UserFactory()
+    user = UserFactory.create()
     etag = bearer_client(user).get("/api/v1/users/me")["ETag"]
 
     def edit(index: int) -> int:

@@ -13,8 +13,8 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
 def test_two_admins_demoting_themselves_at_once_leave_one_admin() -> None:
-    space = MakerspaceFactory()
-    admins = [MembershipFactory(makerspace=space, role="admin") for _ in range(2)]
+    space = MakerspaceFactory.create()
+    admins = [MembershipFactory.create(makerspace=space, role="admin") for _ in range(2)]
 
     def step_down(index: int) -> int:
         mine = admins[index]
@@ -31,8 +31,8 @@ def test_two_admins_demoting_themselves_at_once_leave_one_admin() -> None:
 
 
 def test_admins_leaving_at_once_leave_one_admin() -> None:
-    space = MakerspaceFactory()
-    admins = [MembershipFactory(makerspace=space, role="admin") for _ in range(4)]
+    space = MakerspaceFactory.create()
+    admins = [MembershipFactory.create(makerspace=space, role="admin") for _ in range(4)]
 
     def leave(index: int) -> int:
         mine = admins[index]
@@ -49,8 +49,8 @@ def test_admins_leaving_at_once_leave_one_admin() -> None:
 
 
 def test_many_joins_of_one_user_make_one_membership() -> None:
-    space = MakerspaceFactory(join_policy="open")
-    member = MembershipFactory().user  # a user who belongs elsewhere
+    space = MakerspaceFactory.create(join_policy="open")
+    member = MembershipFactory.create().user  # a user who belongs elsewhere
 
     def join(index: int) -> int:
         return bearer_client(member).post(f"/api/v1/makerspaces/{space.pk}/join").status_code

@@ -15,7 +15,8 @@ def assert_envelope(response, status: int, code: str) -> dict:  # type: ignore[n
     body = response.json()
     assert set(body) == {"error"}
     assert body["error"]["code"] == code
-    assert isinstance(body["error"]["message"], str) and body["error"]["message"]
+    assert isinstance(body["error"]["message"], str)
+    assert body["error"]["message"]
     assert isinstance(body["error"]["details"], dict)
     return body["error"]
 
@@ -152,7 +153,8 @@ def test_pagination_envelope_and_bounds(api_client: APIClient) -> None:
         for page in (1, 2, 3)
         for u in api_client.get(f"/api/v1/_test/users/?page={page}&limit=2").json()["data"]
     ]
-    assert emails == sorted(emails) and len(set(emails)) == 5
+    assert emails == sorted(emails)
+    assert len(set(emails)) == 5
 
 
 def test_pagination_default_limit_is_20(api_client: APIClient) -> None:

@@ -111,9 +111,9 @@ def test_worker_runs_a_task_and_returns_its_result(worker: str) -> None:
 
 def test_worker_sends_the_verification_email_over_smtp(worker: str, smtp_server) -> None:  # type: ignore[no-untyped-def]
     _controller, inbox = smtp_server
-    user = UserFactory(email="worker-test@example.org", email_verified=False)
+    user = UserFactory.create(email="worker-test@example.org", email_verified=False)
 
-    result = send_verification_email.apply_async(args=[str(user.pk)], queue=worker)
+    result = send_verification_email.apply_async(args=(str(user.pk),), queue=worker)
 
     assert result.get(timeout=60) is True
     deadline = time.monotonic() + 10

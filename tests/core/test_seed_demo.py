@@ -5,7 +5,7 @@ from django.core.management import call_command
 
 from apps.accounts.models import User
 from apps.core.models import AuditLogEntry
-from apps.makerspaces.models import Makerspace, MemberSkill, Membership
+from apps.makerspaces.models import Makerspace, Membership, MemberSkill
 from apps.makerspaces.selectors import current_skill_slugs
 
 pytestmark = pytest.mark.django_db
@@ -32,7 +32,8 @@ def test_seed_demo_loads_every_app_and_is_safe_to_run_twice() -> None:
         AuditLogEntry.objects.count(),
     ) == counts
     output = first.getvalue()
-    assert "member@makrx.local" in output and "makrx-demo-2026" in output
+    assert "member@makrx.local" in output
+    assert "makrx-demo-2026" in output
     member = User.objects.get(email="member@makrx.local")
     assert member.check_password("makrx-demo-2026")
     kyiv = Makerspace.objects.get(slug="kyiv-fab-lab")

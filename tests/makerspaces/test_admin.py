@@ -56,7 +56,7 @@ def logged_in(user: Any) -> Client:
 
 
 def staff(makerspace: Makerspace, role: str) -> Any:
-    return MembershipFactory(makerspace=makerspace, role=role).user
+    return MembershipFactory.create(makerspace=makerspace, role=role).user
 
 
 def rows(response: Any) -> list[Any]:
@@ -103,12 +103,12 @@ def form_data(response: Any) -> dict[str, Any]:
 
 @pytest.fixture
 def space_a() -> Makerspace:
-    return MakerspaceFactory(name="Alpha Works")
+    return MakerspaceFactory.create(name="Alpha Works")
 
 
 @pytest.fixture
 def space_b() -> Makerspace:
-    return MakerspaceFactory(name="Bravo Lab")
+    return MakerspaceFactory.create(name="Bravo Lab")
 
 
 @pytest.fixture
@@ -128,7 +128,7 @@ def manager_b(space_b: Makerspace) -> Any:
 
 @pytest.fixture
 def super_admin() -> Any:
-    return UserFactory(is_superuser=True)
+    return UserFactory.create(is_superuser=True)
 
 
 @pytest.fixture
@@ -136,8 +136,8 @@ def both_spaces_filled(space_a: Makerspace, space_b: Makerspace) -> None:
     for space in (space_a, space_b):
         staff(space, "admin")
         for _ in range(3):
-            MembershipFactory(makerspace=space)
-            SkillFactory(makerspace=space)
+            MembershipFactory.create(makerspace=space)
+            SkillFactory.create(makerspace=space)
 
 
 # --- who may use the admin -----------------------------------------------------------------
@@ -156,8 +156,8 @@ def both_spaces_filled(space_a: Makerspace, space_b: Makerspace) -> None:
 def test_admin_index_is_for_the_staff_of_an_active_space(
     case: str, role: str | None, space_is_active: bool, can_open: bool
 ) -> None:
-    space = MakerspaceFactory(is_active=space_is_active)
-    user = staff(space, role) if role else UserFactory()
+    space = MakerspaceFactory.create(is_active=space_is_active)
+    user = staff(space, role) if role else UserFactory.create()
     assert not user.is_staff
 
     response = logged_in(user).get(reverse("admin:index"))
@@ -281,8 +281,8 @@ def test_a_super_admin_sees_every_space(
 
 
 def test_member_count_counts_active_members(manager_a: Any, space_a: Makerspace) -> None:
-    MembershipFactory(makerspace=space_a)
-    MembershipFactory(makerspace=space_a, status="pending")
+    MembershipFactory.create(makerspace=space_a)
+    MembershipFactory.create(makerspace=space_a, status="pending")
 
     response = logged_in(manager_a).get(changelist("makerspace"))
 
@@ -295,7 +295,7 @@ def test_another_spaces_change_page_shows_nothing_of_it(
     model: str, manager_a: Any, space_b: Makerspace
 ) -> None:
     admin_b = staff(space_b, "admin")
-    skill_b = SkillFactory(makerspace=space_b, name="Bravo secret skill")
+    skill_b = SkillFactory.create(makerspace=space_b, name="Bravo secret skill")
     other = {
         "makerspace": space_b,
         "membership": Membership.objects.get(user=admin_b),
@@ -315,8 +315,8 @@ def test_another_spaces_change_page_shows_nothing_of_it(
 def test_the_makerspace_filter_offers_only_the_managers_spaces(
     manager_a: Any, space_a: Makerspace, space_b: Makerspace
 ) -> None:
-    SkillFactory(makerspace=space_a)
-    SkillFactory(makerspace=space_b)
+    SkillFactory.create(makerspace=space_a)
+    SkillFactory.create(makerspace=space_b)
 
     response = logged_in(manager_a).get(changelist("skill"))
 
@@ -331,7 +331,7 @@ def test_the_makerspace_filter_offers_only_the_managers_spaces(
 def test_filtering_by_another_space_shows_nothing(
     manager_a: Any, space_a: Makerspace, space_b: Makerspace
 ) -> None:
-    SkillFactory(makerspace=space_b)
+    SkillFactory.create(makerspace=space_b)
 
     response = logged_in(manager_a).get(changelist("skill"), {"makerspace": str(space_b.pk)})
 
@@ -368,7 +368,7 @@ def test_adding_a_skill_into_another_space_is_refused(manager_a: Any, space_b: M
 def test_a_change_post_cannot_move_a_skill_into_another_space(
     manager_a: Any, space_a: Makerspace, space_b: Makerspace
 ) -> None:
-    skill = SkillFactory(makerspace=space_a, slug="lathe", name="Lathe")
+    skill = SkillFactory.create(makerspace=space_a, slug="lathe", name="Lathe")
     client = logged_in(manager_a)
     data = form_data(client.get(change_url(skill)))
     data["makerspace"] = str(space_b.pk)
@@ -383,7 +383,7 @@ def test_a_change_post_cannot_move_a_skill_into_another_space(
 def test_a_change_post_cannot_move_a_membership_into_another_space(
     admin_a: Any, space_a: Makerspace, space_b: Makerspace
 ) -> None:
-    membership = MembershipFactory(makerspace=space_a, role="member")
+    membership = MembershipFactory.create(makerspace=space_a, role="member")
     client = logged_in(admin_a)
     data = form_data(client.get(change_url(membership)))
     data["makerspace"] = str(space_b.pk)
@@ -398,7 +398,7 @@ def test_a_change_post_cannot_move_a_membership_into_another_space(
 def test_posting_to_another_spaces_skill_changes_nothing(
     manager_a: Any, space_b: Makerspace
 ) -> None:
-    skill_b = SkillFactory(makerspace=space_b, name="Bravo skill")
+    skill_b = SkillFactory.create(makerspace=space_b, name="Bravo skill")
 
     response = logged_in(manager_a).post(
         change_url(skill_b),
@@ -414,8 +414,8 @@ def test_posting_to_another_spaces_skill_changes_nothing(
 def test_granting_a_skill_of_another_space_is_refused(
     manager_a: Any, space_a: Makerspace, space_b: Makerspace
 ) -> None:
-    membership = MembershipFactory(makerspace=space_a)
-    skill_b = SkillFactory(makerspace=space_b)
+    membership = MembershipFactory.create(makerspace=space_a)
+    skill_b = SkillFactory.create(makerspace=space_b)
 
     response = logged_in(manager_a).post(
         add_url("memberskill"), {"membership": str(membership.pk), "skill": str(skill_b.pk)}
@@ -462,7 +462,7 @@ def test_demoting_the_last_admin_is_refused_and_nothing_changes(
 def test_demoting_an_admin_when_another_remains_goes_through_the_service(
     admin_a: Any, space_a: Makerspace
 ) -> None:
-    other_admin = MembershipFactory(makerspace=space_a, role="admin")
+    other_admin = MembershipFactory.create(makerspace=space_a, role="admin")
     client = logged_in(admin_a)
     data = form_data(client.get(change_url(other_admin)))
     data["role"] = "manager"
@@ -588,8 +588,8 @@ def test_an_admin_deactivates_their_space_through_the_action(
 def test_a_manager_approves_pending_requests_of_their_space(
     manager_a: Any, space_a: Makerspace, space_b: Makerspace
 ) -> None:
-    pending_a = MembershipFactory(makerspace=space_a, status="pending")
-    pending_b = MembershipFactory(makerspace=space_b, status="pending")
+    pending_a = MembershipFactory.create(makerspace=space_a, status="pending")
+    pending_b = MembershipFactory.create(makerspace=space_b, status="pending")
 
     response = logged_in(manager_a).post(
         changelist("membership"),
@@ -607,7 +607,7 @@ def test_a_manager_approves_pending_requests_of_their_space(
 
 
 def test_a_manager_cannot_change_roles(manager_a: Any, space_a: Makerspace) -> None:
-    member = MembershipFactory(makerspace=space_a, role="member")
+    member = MembershipFactory.create(makerspace=space_a, role="member")
 
     response = logged_in(manager_a).post(change_url(member), {"role": "admin"})
 
@@ -633,8 +633,8 @@ def test_adding_a_skill_goes_through_the_service(manager_a: Any, space_a: Makers
 def test_granting_and_revoking_a_skill_on_the_skill_page(
     manager_a: Any, space_a: Makerspace
 ) -> None:
-    skill = SkillFactory(makerspace=space_a)
-    membership = MembershipFactory(makerspace=space_a)
+    skill = SkillFactory.create(makerspace=space_a)
+    membership = MembershipFactory.create(makerspace=space_a)
     client = logged_in(manager_a)
 
     data = form_data(client.get(change_url(skill)))
@@ -661,9 +661,9 @@ def test_granting_and_revoking_a_skill_on_the_skill_page(
 def test_expired_grants_are_shown_as_expired(
     manager_a: Any, space_a: Makerspace, django_assert_max_num_queries: Any
 ) -> None:
-    current = MemberSkillFactory(membership=MembershipFactory(makerspace=space_a))
-    expired = MemberSkillFactory(
-        membership=MembershipFactory(makerspace=space_a),
+    current = MemberSkillFactory.create(membership=MembershipFactory.create(makerspace=space_a))
+    expired = MemberSkillFactory.create(
+        membership=MembershipFactory.create(makerspace=space_a),
         expires_at=timezone.now() - timedelta(days=1),
     )
     client = logged_in(manager_a)
@@ -682,8 +682,8 @@ def test_expired_grants_are_shown_as_expired(
 def test_revoking_invitations_only_in_the_managers_space(
     manager_a: Any, space_a: Makerspace, space_b: Makerspace
 ) -> None:
-    invitation_a = InvitationFactory(makerspace=space_a)
-    invitation_b = InvitationFactory(makerspace=space_b)
+    invitation_a = InvitationFactory.create(makerspace=space_a)
+    invitation_b = InvitationFactory.create(makerspace=space_b)
     client = logged_in(manager_a)
 
     listed = client.get(changelist("invitation"))
@@ -740,8 +740,8 @@ def test_removing_the_last_admin_is_refused_and_nothing_changes(
 def test_autocomplete_offers_only_the_managers_space(
     manager_a: Any, space_a: Makerspace, space_b: Makerspace
 ) -> None:
-    member_a = MembershipFactory(makerspace=space_a, user__email="ada@alpha.example")
-    MembershipFactory(makerspace=space_b, user__email="ada@bravo.example")
+    member_a = MembershipFactory.create(makerspace=space_a, user__email="ada@alpha.example")
+    MembershipFactory.create(makerspace=space_b, user__email="ada@bravo.example")
 
     response = logged_in(manager_a).get(
         reverse("admin:autocomplete"),
@@ -762,14 +762,14 @@ def test_every_page_of_the_admin_opens(
     who: str, super_admin: Any, admin_a: Any, manager_a: Any, space_a: Makerspace
 ) -> None:
     user = {"super admin": super_admin, "admin of A": admin_a, "manager of A": manager_a}[who]
-    grant = MemberSkillFactory(membership=MembershipFactory(makerspace=space_a))
+    grant = MemberSkillFactory.create(membership=MembershipFactory.create(makerspace=space_a))
     objects = {
         "makerspace": space_a,
         "membership": grant.membership,
         "skill": grant.skill,
         "memberskill": grant,
-        "invitation": InvitationFactory(makerspace=space_a),
-        "closure": ClosureFactory(makerspace=space_a),
+        "invitation": InvitationFactory.create(makerspace=space_a),
+        "closure": ClosureFactory.create(makerspace=space_a),
     }
     audit = AuditLogEntry.objects.create(
         makerspace_id=space_a.pk,
@@ -794,7 +794,7 @@ def test_every_page_of_the_admin_opens(
 def test_inline_writes_on_the_makerspace_page_go_through_the_services(
     admin_a: Any, space_a: Makerspace
 ) -> None:
-    member = MembershipFactory(makerspace=space_a, role="member")
+    member = MembershipFactory.create(makerspace=space_a, role="member")
     client = logged_in(admin_a)
     data = form_data(client.get(change_url(space_a)))
     (member_prefix,) = [
@@ -823,7 +823,7 @@ def test_inline_writes_on_the_makerspace_page_go_through_the_services(
 
 
 def test_a_super_admin_reactivates_a_space(super_admin: Any) -> None:
-    space = MakerspaceFactory(is_active=False)
+    space = MakerspaceFactory.create(is_active=False)
     client = logged_in(super_admin)
 
     response = client.post(

@@ -16,7 +16,9 @@ BERLIN = {"lat": "52.520000", "lng": "13.405000"}
 
 
 def space_at(name: str, point: dict, **extra: object) -> Makerspace:
-    return MakerspaceFactory(name=name, latitude=point["lat"], longitude=point["lng"], **extra)
+    return MakerspaceFactory.create(
+        name=name, latitude=point["lat"], longitude=point["lng"], **extra
+    )
 
 
 # --- directory ----------------------------------------------------------------------
@@ -24,7 +26,7 @@ def space_at(name: str, point: dict, **extra: object) -> Makerspace:
 
 def test_directory_is_public_and_lists_only_active_spaces(api_client: APIClient) -> None:
     space_at("Kyiv Lab", KYIV)
-    MakerspaceFactory(name="Closed Shop", is_active=False)
+    MakerspaceFactory.create(name="Closed Shop", is_active=False)
 
     response = api_client.get("/api/v1/makerspaces/")
 
@@ -34,10 +36,10 @@ def test_directory_is_public_and_lists_only_active_spaces(api_client: APIClient)
 
 
 def test_directory_search_matches_name_description_and_address(api_client: APIClient) -> None:
-    MakerspaceFactory(name="Laser Loft", description="", address="")
-    MakerspaceFactory(name="B", description="We love lasers", address="")
-    MakerspaceFactory(name="C", description="", address="12 Laser Lane")
-    MakerspaceFactory(name="Woodshop", description="Saws", address="Oak street")
+    MakerspaceFactory.create(name="Laser Loft", description="", address="")
+    MakerspaceFactory.create(name="B", description="We love lasers", address="")
+    MakerspaceFactory.create(name="C", description="", address="12 Laser Lane")
+    MakerspaceFactory.create(name="Woodshop", description="Saws", address="Oak street")
 
     response = api_client.get("/api/v1/makerspaces/?search=laser")
 
@@ -45,8 +47,8 @@ def test_directory_search_matches_name_description_and_address(api_client: APICl
 
 
 def test_directory_verified_filter(api_client: APIClient) -> None:
-    MakerspaceFactory(name="Checked", verified=True)
-    MakerspaceFactory(name="Unchecked", verified=False)
+    MakerspaceFactory.create(name="Checked", verified=True)
+    MakerspaceFactory.create(name="Unchecked", verified=False)
 
     verified = api_client.get("/api/v1/makerspaces/?verified=true").json()["data"]
     unverified = api_client.get("/api/v1/makerspaces/?verified=false").json()["data"]
@@ -59,7 +61,7 @@ def test_directory_near_orders_by_distance_and_radius_filters(api_client: APICli
     space_at("Berlin Hack", BERLIN)
     space_at("Lviv Fab", LVIV)
     space_at("Kyiv Lab", KYIV)
-    MakerspaceFactory(name="Nowhere", latitude=None, longitude=None)
+    MakerspaceFactory.create(name="Nowhere", latitude=None, longitude=None)
 
     ordered = api_client.get("/api/v1/makerspaces/?near=50.45,30.52").json()["data"]
     close = api_client.get("/api/v1/makerspaces/?near=50.45,30.52&radius_km=600").json()["data"]
@@ -92,7 +94,7 @@ def test_directory_rejects_bad_filters(api_client: APIClient, query: str, field:
 def test_directory_query_count_does_not_grow_with_rows(
     api_client: APIClient, django_assert_max_num_queries
 ) -> None:  # type: ignore[no-untyped-def]
-    MakerspaceFactory()
+    MakerspaceFactory.create()
     with django_assert_max_num_queries(3):
         api_client.get("/api/v1/makerspaces/?limit=100")
     MakerspaceFactory.create_batch(40)
@@ -171,7 +173,7 @@ def test_create_rejects_bad_fields_and_writes_nothing(user, body: dict, field: s
 
 
 def test_detail_is_public_with_etag(api_client: APIClient) -> None:
-    space = MakerspaceFactory()
+    space = MakerspaceFactory.create()
 
     response = api_client.get(f"/api/v1/makerspaces/{space.pk}/")
 
@@ -181,13 +183,13 @@ def test_detail_is_public_with_etag(api_client: APIClient) -> None:
 
 
 def test_inactive_space_is_404_for_outsiders(api_client: APIClient) -> None:
-    space = MakerspaceFactory(is_active=False)
+    space = MakerspaceFactory.create(is_active=False)
 
     assert api_client.get(f"/api/v1/makerspaces/{space.pk}/").status_code == 404
 
 
 def test_admin_patches_the_space_and_the_audit_log_records_old_and_new() -> None:
-    admin = MembershipFactory(role="admin")
+    admin = MembershipFactory.create(role="admin")
     space = admin.makerspace
     client = bearer_client(admin.user)
     hours = {"mon": [["09:00", "13:00"], ["14:00", "20:00"]], "sun": []}
@@ -208,7 +210,7 @@ def test_admin_patches_the_space_and_the_audit_log_records_old_and_new() -> None
 
 @pytest.mark.parametrize("role", ["member", "manager"])
 def test_non_admins_cannot_patch_or_delete(role: str) -> None:
-    membership = MembershipFactory(role=role)
+    membership = MembershipFactory.create(role=role)
     client = bearer_client(membership.user)
     url = f"/api/v1/makerspaces/{membership.makerspace.pk}/"
 
@@ -223,7 +225,7 @@ def test_non_admins_cannot_patch_or_delete(role: str) -> None:
 
 
 def test_outsider_patch_is_404(user) -> None:  # type: ignore[no-untyped-def]
-    space = MakerspaceFactory()
+    space = MakerspaceFactory.create()
 
     response = bearer_client(user).patch(f"/api/v1/makerspaces/{space.pk}/", {"name": "Mine"})
 
@@ -234,7 +236,7 @@ def test_outsider_patch_is_404(user) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_stale_if_match_on_space_is_412() -> None:
-    admin = MembershipFactory(role="admin")
+    admin = MembershipFactory.create(role="admin")
     url = f"/api/v1/makerspaces/{admin.makerspace.pk}/"
     first, second = bearer_client(admin.user), bearer_client(admin.user)
     etag = first.get(url)["ETag"]
@@ -249,7 +251,7 @@ def test_stale_if_match_on_space_is_412() -> None:
 
 
 def test_admin_delete_deactivates_and_hides_from_directory(api_client: APIClient) -> None:
-    admin = MembershipFactory(role="admin")
+    admin = MembershipFactory.create(role="admin")
 
     response = bearer_client(admin.user).delete(f"/api/v1/makerspaces/{admin.makerspace.pk}/")
 
@@ -263,9 +265,9 @@ def test_admin_delete_deactivates_and_hides_from_directory(api_client: APIClient
 
 
 def test_only_a_super_admin_verifies() -> None:
-    admin = MembershipFactory(role="admin")
+    admin = MembershipFactory.create(role="admin")
     space = admin.makerspace
-    boss = UserFactory(is_superuser=True, is_staff=True)
+    boss = UserFactory.create(is_superuser=True, is_staff=True)
 
     refused = bearer_client(admin.user).post(f"/api/v1/makerspaces/{space.pk}/verify")
     space.refresh_from_db()
@@ -287,7 +289,7 @@ def test_only_a_super_admin_verifies() -> None:
     [("open", 201, "active"), ("approval", 201, "pending"), ("invite", 403, None)],
 )
 def test_join_follows_the_join_policy(user, policy: str, status: int, membership_status) -> None:  # type: ignore[no-untyped-def]
-    space = MakerspaceFactory(join_policy=policy)
+    space = MakerspaceFactory.create(join_policy=policy)
 
     response = bearer_client(user).post(f"/api/v1/makerspaces/{space.pk}/join")
 
@@ -297,7 +299,7 @@ def test_join_follows_the_join_policy(user, policy: str, status: int, membership
 
 
 def test_joining_twice_is_409(user) -> None:  # type: ignore[no-untyped-def]
-    space = MakerspaceFactory(join_policy="open")
+    space = MakerspaceFactory.create(join_policy="open")
     client = bearer_client(user)
     client.post(f"/api/v1/makerspaces/{space.pk}/join")
 
@@ -309,8 +311,8 @@ def test_joining_twice_is_409(user) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_pending_member_has_no_access_until_approved(user) -> None:  # type: ignore[no-untyped-def]
-    space = MakerspaceFactory(join_policy="approval")
-    manager = MembershipFactory(makerspace=space, role="manager")
+    space = MakerspaceFactory.create(join_policy="approval")
+    manager = MembershipFactory.create(makerspace=space, role="manager")
     client = bearer_client(user)
     client.post(f"/api/v1/makerspaces/{space.pk}/join")
     pending = Membership.objects.get(user=user, makerspace=space)
@@ -328,8 +330,8 @@ def test_pending_member_has_no_access_until_approved(user) -> None:  # type: ign
 
 
 def test_my_memberships_lists_the_callers_spaces(user) -> None:  # type: ignore[no-untyped-def]
-    mine = MembershipFactory(user=user, role="manager")
-    MembershipFactory()
+    mine = MembershipFactory.create(user=user, role="manager")
+    MembershipFactory.create()
 
     response = bearer_client(user).get("/api/v1/users/me/memberships")
 

@@ -8,7 +8,7 @@ from django.core import mail
 from django.utils import timezone
 
 from apps.core.models import AuditLogEntry
-from apps.makerspaces.models import Invitation, MemberSkill, Membership, Skill
+from apps.makerspaces.models import Invitation, Membership, MemberSkill, Skill
 from tests.conftest import bearer_client
 from tests.factories import MakerspaceFactory, MembershipFactory, SkillFactory, UserFactory
 
@@ -17,22 +17,22 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def space():  # type: ignore[no-untyped-def]
-    return MakerspaceFactory(name="Kyiv Lab")
+    return MakerspaceFactory.create(name="Kyiv Lab")
 
 
 @pytest.fixture
 def admin(space):  # type: ignore[no-untyped-def]
-    return MembershipFactory(makerspace=space, role="admin")
+    return MembershipFactory.create(makerspace=space, role="admin")
 
 
 @pytest.fixture
 def manager(space):  # type: ignore[no-untyped-def]
-    return MembershipFactory(makerspace=space, role="manager")
+    return MembershipFactory.create(makerspace=space, role="manager")
 
 
 @pytest.fixture
 def member(space):  # type: ignore[no-untyped-def]
-    return MembershipFactory(makerspace=space, role="member")
+    return MembershipFactory.create(makerspace=space, role="member")
 
 
 def members_url(space, suffix: str = "") -> str:  # type: ignore[no-untyped-def]
@@ -43,8 +43,8 @@ def members_url(space, suffix: str = "") -> str:  # type: ignore[no-untyped-def]
 
 
 def test_member_list_shape_and_current_skills_only(space, admin, member) -> None:  # type: ignore[no-untyped-def]
-    laser = SkillFactory(makerspace=space, slug="laser-basic", name="Laser basics")
-    lathe = SkillFactory(makerspace=space, slug="lathe", name="Lathe")
+    laser = SkillFactory.create(makerspace=space, slug="laser-basic", name="Laser basics")
+    lathe = SkillFactory.create(makerspace=space, slug="lathe", name="Lathe")
     MemberSkill.objects.create(membership=member, skill=laser)
     MemberSkill.objects.create(
         membership=member, skill=lathe, expires_at=timezone.now() - timedelta(days=1)
@@ -62,7 +62,7 @@ def test_member_list_shape_and_current_skills_only(space, admin, member) -> None
 
 def test_member_list_query_count_is_constant(space, admin, django_assert_max_num_queries) -> None:  # type: ignore[no-untyped-def]
     client = bearer_client(admin.user)
-    skill = SkillFactory(makerspace=space)
+    skill = SkillFactory.create(makerspace=space)
     with django_assert_max_num_queries(8) as small:
         client.get(members_url(space) + "?limit=100")
     for membership in MembershipFactory.create_batch(30, makerspace=space):
@@ -110,7 +110,7 @@ def test_last_admin_can_neither_be_demoted_nor_leave(space, admin) -> None:  # t
 
 
 def test_an_admin_may_step_down_when_another_admin_remains(space, admin) -> None:  # type: ignore[no-untyped-def]
-    other = MembershipFactory(makerspace=space, role="admin")
+    other = MembershipFactory.create(makerspace=space, role="admin")
 
     response = bearer_client(admin.user).patch(
         members_url(space, f"{admin.pk}/"), {"role": "member"}
@@ -145,7 +145,7 @@ def test_bad_role_is_400(space, admin, member) -> None:  # type: ignore[no-untyp
 
 
 def test_membership_of_another_space_is_404_even_for_an_admin(space, admin) -> None:  # type: ignore[no-untyped-def]
-    elsewhere = MembershipFactory()
+    elsewhere = MembershipFactory.create()
 
     response = bearer_client(admin.user).patch(
         members_url(space, f"{elsewhere.pk}/"), {"role": "admin"}
@@ -164,7 +164,7 @@ def invite(client, space, email: str, role: str = "member", capture=None):  # ty
 
 
 def test_invitation_by_email_then_accept(space, admin, django_capture_on_commit_callbacks) -> None:  # type: ignore[no-untyped-def]
-    colleague = UserFactory(email="colleague@example.org")
+    colleague = UserFactory.create(email="colleague@example.org")
     with django_capture_on_commit_callbacks(execute=True):
         invited = invite(bearer_client(admin.user), space, "Colleague@Example.org", "manager")
 
@@ -172,7 +172,7 @@ def test_invitation_by_email_then_accept(space, admin, django_capture_on_commit_
     assert len(mail.outbox) == 1
     assert mail.outbox[0].to == ["colleague@example.org"]
     assert "Kyiv Lab" in mail.outbox[0].subject
-    assert re.search(r"/spaces/invitations/\S+/", mail.outbox[0].body)
+    assert re.search(r"/spaces/invitations/\S+/", str(mail.outbox[0].body))
 
     client = bearer_client(colleague)
     inbox = client.get("/api/v1/users/me/invitations").json()["data"]
@@ -199,7 +199,7 @@ def test_invitation_to_an_unknown_email_carries_a_sign_up_link(
 
 def test_someone_elses_invitation_is_404(space, admin) -> None:  # type: ignore[no-untyped-def]
     invitation_id = invite(bearer_client(admin.user), space, "someone@example.org").json()["id"]
-    stranger = UserFactory()
+    stranger = UserFactory.create()
 
     response = bearer_client(stranger).post(f"/api/v1/invitations/{invitation_id}/accept")
 
@@ -208,7 +208,7 @@ def test_someone_elses_invitation_is_404(space, admin) -> None:  # type: ignore[
 
 
 def test_expired_invitation_cannot_be_accepted(space, admin) -> None:  # type: ignore[no-untyped-def]
-    user = UserFactory(email="late@example.org")
+    user = UserFactory.create(email="late@example.org")
     invitation_id = invite(bearer_client(admin.user), space, "late@example.org").json()["id"]
     Invitation.objects.filter(pk=invitation_id).update(
         expires_at=timezone.now() - timedelta(minutes=1)
@@ -224,7 +224,7 @@ def test_expired_invitation_cannot_be_accepted(space, admin) -> None:  # type: i
 
 
 def test_decline_closes_the_invitation(space, admin) -> None:  # type: ignore[no-untyped-def]
-    user = UserFactory(email="no-thanks@example.org")
+    user = UserFactory.create(email="no-thanks@example.org")
     invitation_id = invite(bearer_client(admin.user), space, user.email).json()["id"]
 
     response = bearer_client(user).post(f"/api/v1/invitations/{invitation_id}/decline")
@@ -319,7 +319,7 @@ def test_duplicate_skill_slug_is_400(space, manager) -> None:  # type: ignore[no
 
 
 def test_the_same_slug_may_exist_in_two_spaces(space, manager) -> None:  # type: ignore[no-untyped-def]
-    SkillFactory(slug="lathe")
+    SkillFactory.create(slug="lathe")
 
     response = bearer_client(manager.user).post(
         f"/api/v1/makerspaces/{space.pk}/skills/", {"slug": "lathe", "name": "Lathe"}
@@ -331,7 +331,7 @@ def test_the_same_slug_may_exist_in_two_spaces(space, manager) -> None:  # type:
 def test_grant_with_expiry_then_expired_skill_is_not_held(space, manager, member) -> None:  # type: ignore[no-untyped-def]
     from apps.makerspaces.selectors import current_skill_slugs
 
-    SkillFactory(makerspace=space, slug="laser-basic")
+    SkillFactory.create(makerspace=space, slug="laser-basic")
     soon = timezone.now() + timedelta(days=30)
 
     granted = bearer_client(manager.user).post(
@@ -342,6 +342,7 @@ def test_grant_with_expiry_then_expired_skill_is_not_held(space, manager, member
     assert granted.status_code == 201, granted.content
     grant = MemberSkill.objects.get(membership=member)
     assert grant.granted_by == manager.user
+    assert grant.expires_at is not None
     assert abs((grant.expires_at - soon).total_seconds()) < 1
     assert current_skill_slugs(user=member.user, makerspace=space) == {"laser-basic"}
     MemberSkill.objects.filter(pk=grant.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
@@ -351,7 +352,7 @@ def test_grant_with_expiry_then_expired_skill_is_not_held(space, manager, member
 
 
 def test_grant_uses_the_skills_default_validity_and_renews(space, manager, member) -> None:  # type: ignore[no-untyped-def]
-    SkillFactory(makerspace=space, slug="cnc", validity_days=90)
+    SkillFactory.create(makerspace=space, slug="cnc", validity_days=90)
     client = bearer_client(manager.user)
 
     client.post(members_url(space, f"{member.pk}/skills"), {"skill": "cnc"})
@@ -362,6 +363,8 @@ def test_grant_uses_the_skills_default_validity_and_renews(space, manager, membe
     client.post(members_url(space, f"{member.pk}/skills"), {"skill": "cnc"})
     renewed = MemberSkill.objects.get(membership=member).expires_at
 
+    assert first is not None
+    assert renewed is not None
     assert 89 <= (first - timezone.now()).days <= 90
     assert renewed > timezone.now() + timedelta(days=89)
     assert MemberSkill.objects.filter(membership=member).count() == 1
@@ -379,7 +382,7 @@ def test_grant_uses_the_skills_default_validity_and_renews(space, manager, membe
 def test_bad_grants_are_400_and_grant_nothing(
     space, manager, member, body: dict, field: str
 ) -> None:  # type: ignore[no-untyped-def]
-    SkillFactory(makerspace=space, slug="laser-basic")
+    SkillFactory.create(makerspace=space, slug="laser-basic")
 
     response = bearer_client(manager.user).post(members_url(space, f"{member.pk}/skills"), body)
 
@@ -389,7 +392,7 @@ def test_bad_grants_are_400_and_grant_nothing(
 
 
 def test_a_skill_of_another_space_cannot_be_granted(space, manager, member) -> None:  # type: ignore[no-untyped-def]
-    SkillFactory(slug="foreign-skill")
+    SkillFactory.create(slug="foreign-skill")
 
     response = bearer_client(manager.user).post(
         members_url(space, f"{member.pk}/skills"), {"skill": "foreign-skill"}
@@ -400,7 +403,7 @@ def test_a_skill_of_another_space_cannot_be_granted(space, manager, member) -> N
 
 
 def test_revoke_a_skill(space, manager, member) -> None:  # type: ignore[no-untyped-def]
-    skill = SkillFactory(makerspace=space, slug="laser-basic")
+    skill = SkillFactory.create(makerspace=space, slug="laser-basic")
     MemberSkill.objects.create(membership=member, skill=skill)
     client = bearer_client(manager.user)
 
@@ -414,7 +417,7 @@ def test_revoke_a_skill(space, manager, member) -> None:  # type: ignore[no-unty
 
 
 def test_plain_member_cannot_grant_skills(space, member) -> None:  # type: ignore[no-untyped-def]
-    SkillFactory(makerspace=space, slug="laser-basic")
+    SkillFactory.create(makerspace=space, slug="laser-basic")
 
     response = bearer_client(member.user).post(
         members_url(space, f"{member.pk}/skills"), {"skill": "laser-basic"}
@@ -455,7 +458,7 @@ def test_closures_and_audit_log(space, admin, member) -> None:  # type: ignore[n
 
 def test_an_unverified_address_sees_no_invitations_and_cannot_accept(space, admin) -> None:  # type: ignore[no-untyped-def]
     # Someone signs up with another person's address they do not control...
-    squatter = UserFactory(email="victim@example.org", email_verified=False)
+    squatter = UserFactory.create(email="victim@example.org", email_verified=False)
     invitation_id = invite(
         bearer_client(admin.user), space, "victim@example.org", "manager"
     ).json()["id"]

@@ -1,6 +1,6 @@
 """Business hours in the space's timezone, across DST changes and closures."""
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -17,8 +17,8 @@ KYIV = ZoneInfo("Europe/Kyiv")
 HOURS = {"mon": [["09:00", "13:00"], ["14:00", "20:00"]], "sun": [["10:00", "24:00"]]}
 
 
-def utc(*parts: int) -> datetime:
-    return datetime(*parts, tzinfo=UTC)
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 def test_windows_are_local_wall_clock_times() -> None:
@@ -49,7 +49,7 @@ def test_dst_spring_forward_keeps_local_opening_time() -> None:
     # 2026-03-29 is a Sunday: Kyiv goes from UTC+2 to UTC+3 at 03:00 local.
     windows = opening_windows(HOURS, "Europe/Kyiv", date(2026, 3, 29))
 
-    assert windows[0][0].utcoffset().total_seconds() == 3 * 3600
+    assert windows[0][0].utcoffset() == timedelta(hours=3)
     assert windows[0][0].astimezone(UTC) == utc(2026, 3, 29, 7, 0)
     # The day before, 10:00 local was 08:00 UTC.
     assert opening_windows(HOURS, "Europe/Kyiv", date(2026, 3, 22))[0][0].astimezone(UTC) == utc(

@@ -56,31 +56,33 @@ def order_of(html: str, names: list[str]) -> list[str]:
 @pytest.fixture
 def three_cities():  # type: ignore[no-untyped-def]
     return [
-        MakerspaceFactory(
+        MakerspaceFactory.create(
             name="Berlin Fablab", location="Berlin", latitude=BERLIN[0], longitude=BERLIN[1]
         ),
-        MakerspaceFactory(
+        MakerspaceFactory.create(
             name="Kyiv Hackerspace", location="Kyiv", latitude=KYIV[0], longitude=KYIV[1]
         ),
-        MakerspaceFactory(name="Lviv Makers", location="Lviv", latitude=LVIV[0], longitude=LVIV[1]),
+        MakerspaceFactory.create(
+            name="Lviv Makers", location="Lviv", latitude=LVIV[0], longitude=LVIV[1]
+        ),
     ]
 
 
 @pytest.fixture
 def space():  # type: ignore[no-untyped-def]
-    return MakerspaceFactory(name="Kyiv Lab", slug="kyiv-lab")
+    return MakerspaceFactory.create(name="Kyiv Lab", slug="kyiv-lab")
 
 
 @pytest.fixture
 def admin(space):  # type: ignore[no-untyped-def]
-    return MembershipFactory(makerspace=space, role="admin", user__name="Olena Admin")
+    return MembershipFactory.create(makerspace=space, role="admin", user__name="Olena Admin")
 
 
 # --- directory ---------------------------------------------------------------------------
 
 
 def test_directory_lists_active_spaces_alphabetically(client, three_cities) -> None:  # type: ignore[no-untyped-def]
-    MakerspaceFactory(name="Closed Garage", is_active=False)
+    MakerspaceFactory.create(name="Closed Garage", is_active=False)
 
     response = client.get(DIRECTORY)
 
@@ -169,7 +171,7 @@ def test_directory_radius_without_location_is_a_form_error(client, three_cities)
 
 def test_directory_is_paginated_by_twenty(client) -> None:  # type: ignore[no-untyped-def]
     for number in range(25):
-        MakerspaceFactory(name=f"Space {number:02d}")
+        MakerspaceFactory.create(name=f"Space {number:02d}")
 
     first = client.get(DIRECTORY, {"search": "space"})
     second = client.get(DIRECTORY, {"search": "space", "page": 2})
@@ -193,7 +195,7 @@ def test_directory_offers_the_location_button_and_a_plain_field(client) -> None:
 
 
 def test_detail_shows_hours_per_weekday_in_local_time_and_upcoming_closures(client) -> None:  # type: ignore[no-untyped-def]
-    space = MakerspaceFactory(
+    space = MakerspaceFactory.create(
         name="Lviv Makers",
         timezone="Europe/Kyiv",
         contact_email="hello@lviv.example",
@@ -211,7 +213,7 @@ def test_detail_shows_hours_per_weekday_in_local_time_and_upcoming_closures(clie
     today = timezone.now().date()
     Closure.objects.create(makerspace=space, date=today + timedelta(days=10), reason="Moving day")
     Closure.objects.create(makerspace=space, date=today - timedelta(days=10), reason="Long gone")
-    SkillFactory(makerspace=space, name="Laser basics", description="The CO2 laser")
+    SkillFactory.create(makerspace=space, name="Laser basics", description="The CO2 laser")
 
     response = client.get(detail_url(space))
 
@@ -233,7 +235,7 @@ def test_detail_shows_hours_per_weekday_in_local_time_and_upcoming_closures(clie
 
 
 def test_detail_of_inactive_or_unknown_space_is_404(client) -> None:  # type: ignore[no-untyped-def]
-    gone = MakerspaceFactory(is_active=False)
+    gone = MakerspaceFactory.create(is_active=False)
 
     assert client.get(detail_url(gone)).status_code == 404
     assert client.get("/spaces/no-such-space/").status_code == 404
@@ -247,7 +249,7 @@ def test_detail_of_inactive_or_unknown_space_is_404(client) -> None:  # type: ig
     ],
 )
 def test_join_follows_the_join_policy(client, user, policy, status, message) -> None:  # type: ignore[no-untyped-def]
-    space = MakerspaceFactory(join_policy=policy)
+    space = MakerspaceFactory.create(join_policy=policy)
 
     response = signed_in(client, user).post(
         reverse("makerspaces:join", kwargs={"slug": space.slug}), follow=True
@@ -260,7 +262,7 @@ def test_join_follows_the_join_policy(client, user, policy, status, message) -> 
 
 
 def test_join_by_invitation_only_explains_and_writes_nothing(client, user) -> None:  # type: ignore[no-untyped-def]
-    space = MakerspaceFactory(join_policy="invite")
+    space = MakerspaceFactory.create(join_policy="invite")
     client = signed_in(client, user)
 
     page = client.get(detail_url(space))
@@ -273,8 +275,8 @@ def test_join_by_invitation_only_explains_and_writes_nothing(client, user) -> No
 
 
 def test_join_twice_shows_a_message_not_an_error_page(client, user) -> None:  # type: ignore[no-untyped-def]
-    space = MakerspaceFactory(join_policy="approval")
-    MembershipFactory(user=user, makerspace=space, status="pending")
+    space = MakerspaceFactory.create(join_policy="approval")
+    MembershipFactory.create(user=user, makerspace=space, status="pending")
 
     response = signed_in(client, user).post(
         reverse("makerspaces:join", kwargs={"slug": space.slug}), follow=True
@@ -286,7 +288,7 @@ def test_join_twice_shows_a_message_not_an_error_page(client, user) -> None:  # 
 
 
 def test_anonymous_join_goes_to_sign_in_and_back_to_the_space(client) -> None:  # type: ignore[no-untyped-def]
-    space = MakerspaceFactory(join_policy="open")
+    space = MakerspaceFactory.create(join_policy="open")
 
     page = client.get(detail_url(space))
     response = client.post(reverse("makerspaces:join", kwargs={"slug": space.slug}))
@@ -307,7 +309,7 @@ def test_anonymous_join_goes_to_sign_in_and_back_to_the_space(client) -> None:  
     ],
 )
 def test_detail_tells_members_their_role(client, space, role, text) -> None:  # type: ignore[no-untyped-def]
-    membership = MembershipFactory(makerspace=space, role=role)
+    membership = MembershipFactory.create(makerspace=space, role=role)
 
     response = signed_in(client, membership.user).get(detail_url(space))
 
@@ -332,9 +334,9 @@ def test_my_spaces_needs_sign_in(client) -> None:  # type: ignore[no-untyped-def
 
 
 def test_my_spaces_lists_memberships_with_role_and_status(client, user) -> None:  # type: ignore[no-untyped-def]
-    MembershipFactory(user=user, makerspace__name="Alpha Lab", role="manager")
-    MembershipFactory(user=user, makerspace__name="Beta Lab", status="pending")
-    MembershipFactory(makerspace__name="Someone Else's Lab")
+    MembershipFactory.create(user=user, makerspace__name="Alpha Lab", role="manager")
+    MembershipFactory.create(user=user, makerspace__name="Beta Lab", status="pending")
+    MembershipFactory.create(makerspace__name="Someone Else's Lab")
 
     response = signed_in(client, user).get(reverse("makerspaces:mine"))
 
@@ -397,7 +399,7 @@ def test_create_with_half_a_location_shows_the_error_and_writes_nothing(client, 
 def test_invite_from_members_page_emails_and_invitee_accepts_from_my_spaces(  # type: ignore[no-untyped-def]
     client, space, admin, mailoutbox, django_capture_on_commit_callbacks
 ) -> None:
-    invitee = UserFactory(email="taras@example.org")
+    invitee = UserFactory.create(email="taras@example.org")
 
     with django_capture_on_commit_callbacks(execute=True):
         response = signed_in(client, admin.user).post(
@@ -437,7 +439,7 @@ def test_invite_from_members_page_emails_and_invitee_accepts_from_my_spaces(  # 
 
 
 def test_decline_from_my_spaces(client, space, admin) -> None:  # type: ignore[no-untyped-def]
-    invitee = UserFactory()
+    invitee = UserFactory.create()
     invitation = Invitation.objects.create(
         makerspace=space,
         email=invitee.email,
@@ -465,7 +467,7 @@ def test_someone_elses_invitation_cannot_be_accepted_from_my_spaces(client, spac
         invited_by=admin.user,
         expires_at=timezone.now() + timedelta(days=3),
     )
-    intruder = UserFactory()
+    intruder = UserFactory.create()
 
     response = signed_in(client, intruder).post(
         reverse("makerspaces:invitation-respond", kwargs={"invitation_id": invitation.pk}),
@@ -486,7 +488,7 @@ def test_emailed_link_for_anonymous_offers_sign_up_or_sign_in(client, space, adm
         invited_by=admin.user,
         expires_at=timezone.now() + timedelta(days=3),
     )
-    existing = UserFactory(email="known@example.org")
+    existing = UserFactory.create(email="known@example.org")
     known_person = Invitation.objects.create(
         makerspace=space,
         email=existing.email,
@@ -512,7 +514,7 @@ def test_emailed_link_for_anonymous_offers_sign_up_or_sign_in(client, space, adm
 def test_emailed_link_accepts_for_the_invited_user_on_post(  # type: ignore[no-untyped-def]
     client, space, admin, mailoutbox, django_capture_on_commit_callbacks
 ) -> None:
-    invitee = UserFactory(email="marta@example.org")
+    invitee = UserFactory.create(email="marta@example.org")
     with django_capture_on_commit_callbacks(execute=True):
         signed_in(client, admin.user).post(
             reverse("makerspaces:member-invite", kwargs={"slug": space.slug}),
@@ -539,9 +541,9 @@ def test_emailed_link_accepts_for_the_invited_user_on_post(  # type: ignore[no-u
 def test_members_page_of_a_foreign_space_is_404_and_a_plain_member_gets_403(
     client, space, admin
 ) -> None:  # type: ignore[no-untyped-def]
-    outsider = UserFactory()
-    member = MembershipFactory(makerspace=space, role="member")
-    pending = MembershipFactory(makerspace=space, role="member", status="pending")
+    outsider = UserFactory.create()
+    member = MembershipFactory.create(makerspace=space, role="member")
+    pending = MembershipFactory.create(makerspace=space, role="member", status="pending")
 
     as_outsider = signed_in(client, outsider).get(members_url(space))
     as_pending = signed_in(client, pending.user).get(members_url(space))
@@ -557,7 +559,7 @@ def test_members_page_of_a_foreign_space_is_404_and_a_plain_member_gets_403(
 
 
 def test_plain_member_cannot_post_staff_actions(client, space, admin) -> None:  # type: ignore[no-untyped-def]
-    member = MembershipFactory(makerspace=space, role="member")
+    member = MembershipFactory.create(makerspace=space, role="member")
 
     response = signed_in(client, member.user).post(
         reverse("makerspaces:member-role", kwargs={"slug": space.slug, "membership_id": admin.pk}),
@@ -570,9 +572,9 @@ def test_plain_member_cannot_post_staff_actions(client, space, admin) -> None:  
 
 
 def test_members_page_lists_roles_statuses_and_only_current_skills(client, space, admin) -> None:  # type: ignore[no-untyped-def]
-    member = MembershipFactory(makerspace=space, user__name="Petro Member")
-    laser = SkillFactory(makerspace=space, slug="laser-basic", name="Laser basics")
-    lathe = SkillFactory(makerspace=space, slug="lathe", name="Lathe")
+    member = MembershipFactory.create(makerspace=space, user__name="Petro Member")
+    laser = SkillFactory.create(makerspace=space, slug="laser-basic", name="Laser basics")
+    lathe = SkillFactory.create(makerspace=space, slug="lathe", name="Lathe")
     MemberSkill.objects.create(membership=member, skill=laser)
     MemberSkill.objects.create(
         membership=member, skill=lathe, expires_at=timezone.now() - timedelta(days=1)
@@ -591,7 +593,7 @@ def test_members_page_lists_roles_statuses_and_only_current_skills(client, space
 def test_manager_sees_no_role_or_remove_forms_and_invites_members_only(
     client, space, admin
 ) -> None:  # type: ignore[no-untyped-def]
-    manager = MembershipFactory(makerspace=space, role="manager")
+    manager = MembershipFactory.create(makerspace=space, role="manager")
 
     response = signed_in(client, manager.user).get(members_url(space))
 
@@ -619,7 +621,7 @@ def test_invite_with_a_bad_email_shows_the_form_error(client, space, admin, mail
 
 
 def test_inviting_a_member_again_shows_a_message(client, space, admin) -> None:  # type: ignore[no-untyped-def]
-    member = MembershipFactory(makerspace=space)
+    member = MembershipFactory.create(makerspace=space)
 
     response = signed_in(client, admin.user).post(
         reverse("makerspaces:member-invite", kwargs={"slug": space.slug}),
@@ -632,7 +634,9 @@ def test_inviting_a_member_again_shows_a_message(client, space, admin) -> None: 
 
 
 def test_approve_a_pending_member(client, space, admin) -> None:  # type: ignore[no-untyped-def]
-    pending = MembershipFactory(makerspace=space, status="pending", user__name="Iryna Waiting")
+    pending = MembershipFactory.create(
+        makerspace=space, status="pending", user__name="Iryna Waiting"
+    )
 
     page = signed_in(client, admin.user).get(members_url(space))
     response = client.post(
@@ -675,8 +679,8 @@ def test_removing_the_last_admin_shows_an_error_and_changes_nothing(client, spac
 
 
 def test_admin_changes_a_role_and_removes_a_member(client, space, admin) -> None:  # type: ignore[no-untyped-def]
-    promoted = MembershipFactory(makerspace=space)
-    leaving = MembershipFactory(makerspace=space)
+    promoted = MembershipFactory.create(makerspace=space)
+    leaving = MembershipFactory.create(makerspace=space)
     client = signed_in(client, admin.user)
 
     changed = client.post(
@@ -698,7 +702,7 @@ def test_admin_changes_a_role_and_removes_a_member(client, space, admin) -> None
 
 
 def test_a_member_of_another_space_is_404_on_the_members_actions(client, space, admin) -> None:  # type: ignore[no-untyped-def]
-    stranger = MembershipFactory(makerspace=MakerspaceFactory())
+    stranger = MembershipFactory.create(makerspace=MakerspaceFactory.create())
 
     response = signed_in(client, admin.user).post(
         reverse(
@@ -711,8 +715,8 @@ def test_a_member_of_another_space_is_404_on_the_members_actions(client, space, 
 
 
 def test_grant_a_skill_with_expiry_then_revoke_it(client, space, admin) -> None:  # type: ignore[no-untyped-def]
-    member = MembershipFactory(makerspace=space)
-    laser = SkillFactory(makerspace=space, slug="laser-basic", name="Laser basics")
+    member = MembershipFactory.create(makerspace=space)
+    laser = SkillFactory.create(makerspace=space, slug="laser-basic", name="Laser basics")
     valid_until = timezone.now().date() + timedelta(days=30)
     client = signed_in(client, admin.user)
 
@@ -743,8 +747,8 @@ def test_grant_a_skill_with_expiry_then_revoke_it(client, space, admin) -> None:
 
 
 def test_grant_with_a_past_date_shows_an_error_and_writes_nothing(client, space, admin) -> None:  # type: ignore[no-untyped-def]
-    member = MembershipFactory(makerspace=space)
-    SkillFactory(makerspace=space, slug="laser-basic")
+    member = MembershipFactory.create(makerspace=space)
+    SkillFactory.create(makerspace=space, slug="laser-basic")
 
     response = signed_in(client, admin.user).post(
         reverse("makerspaces:skill-grant", kwargs={"slug": space.slug, "membership_id": member.pk}),
@@ -757,8 +761,8 @@ def test_grant_with_a_past_date_shows_an_error_and_writes_nothing(client, space,
 
 
 def test_granting_a_skill_of_another_space_is_refused(client, space, admin) -> None:  # type: ignore[no-untyped-def]
-    member = MembershipFactory(makerspace=space)
-    SkillFactory(makerspace=MakerspaceFactory(), slug="foreign-skill")
+    member = MembershipFactory.create(makerspace=space)
+    SkillFactory.create(makerspace=MakerspaceFactory.create(), slug="foreign-skill")
 
     response = signed_in(client, admin.user).post(
         reverse("makerspaces:skill-grant", kwargs={"slug": space.slug, "membership_id": member.pk}),
@@ -788,10 +792,10 @@ def test_directory_queries_do_not_grow_with_the_number_of_spaces(  # type: ignor
     client, user, django_assert_max_num_queries, params
 ) -> None:
     client = signed_in(client, user)
-    MakerspaceFactory(latitude=KYIV[0], longitude=KYIV[1], verified=True)
+    MakerspaceFactory.create(latitude=KYIV[0], longitude=KYIV[1], verified=True)
     with_one = count_queries(client, DIRECTORY, params)
     for _ in range(29):
-        MakerspaceFactory(latitude=LVIV[0], longitude=LVIV[1], verified=True)
+        MakerspaceFactory.create(latitude=LVIV[0], longitude=LVIV[1], verified=True)
 
     with django_assert_max_num_queries(with_one):
         response = client.get(DIRECTORY, params)
@@ -802,13 +806,13 @@ def test_directory_queries_do_not_grow_with_the_number_of_spaces(  # type: ignor
 def test_members_page_queries_do_not_grow_with_the_number_of_members(  # type: ignore[no-untyped-def]
     client, space, admin, django_assert_max_num_queries
 ) -> None:
-    laser = SkillFactory(makerspace=space, slug="laser-basic")
-    lathe = SkillFactory(makerspace=space, slug="lathe")
+    laser = SkillFactory.create(makerspace=space, slug="laser-basic")
+    lathe = SkillFactory.create(makerspace=space, slug="lathe")
     MemberSkill.objects.create(membership=admin, skill=laser)
     client = signed_in(client, admin.user)
     with_one = count_queries(client, members_url(space))
     for _ in range(29):
-        membership = MembershipFactory(makerspace=space)
+        membership = MembershipFactory.create(makerspace=space)
         MemberSkill.objects.create(membership=membership, skill=laser)
         MemberSkill.objects.create(
             membership=membership, skill=lathe, expires_at=timezone.now() - timedelta(days=1)

@@ -11,6 +11,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.http import Http404
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
+from rest_framework.viewsets import GenericViewSet
 
 from apps.accounts.models import User
 from apps.core.permissions import has_makerspace_permission
@@ -20,14 +21,11 @@ from apps.makerspaces.selectors import makerspace_for_member
 UUID_PATTERN = r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
 
 
-class MakerspaceScopedMixin:
-    """For viewsets nested under ``/makerspaces/{makerspace_pk}/``."""
+class MakerspaceScopedMixin(GenericViewSet):
+    """Base of viewsets nested under ``/makerspaces/{makerspace_pk}/``."""
 
     makerspace_url_kwarg = "makerspace_pk"
     required_permissions: dict[str, str] = {}
-    kwargs: dict[str, Any]
-    action: str | None
-    request: Request
 
     def get_required_permission(self) -> str:
         action = self.action or ""

@@ -243,7 +243,9 @@ class MemberViewSet(MakerspaceScopedMixin, viewsets.GenericViewSet):
         return super().get_required_permission()
 
     def _is_own_membership(self) -> bool:
-        return Membership.objects.filter(pk=self.kwargs.get("pk"), user=self.request.user).exists()
+        return Membership.objects.filter(
+            pk=self.kwargs.get("pk", ""), user=_user(self.request)
+        ).exists()
 
     def get_queryset(self) -> Any:
         return selectors.memberships_of_space(self.get_makerspace())
