@@ -44,7 +44,10 @@ from django.db import models, transaction
 from django.db.models import QuerySet
 from django.db.models.constants import LOOKUP_SEP
 from django.forms.models import BaseInlineFormSet
+from django.contrib.admin.utils import unquote
+from django.contrib.contenttypes.models import ContentType
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -52,6 +55,7 @@ from apps.accounts.forms import client_ip
 from apps.accounts.models import User
 from apps.accounts.services import user_login
 from apps.core.exceptions import ApplicationError
+from apps.core.models import AuditLogEntry
 from apps.core.permissions import (
     STAFF_ROLES,
     has_makerspace_permission,
@@ -283,6 +287,36 @@ class MakerspaceScopedAdmin(admin.ModelAdmin):
         if space_ids is None:
             return queryset
         return queryset.filter(**{f"{self.makerspace_field}__in": space_ids})
+
+    # -- history: the audit log, which every service writes --
+
+    def history_view(
+        self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None or not self.has_view_permission(request, obj):
+            return super().history_view(request, object_id, extra_context)
+        entries = (
+            AuditLogEntry.objects.filter(
+                content_type=ContentType.objects.get_for_model(obj, for_concrete_model=False),
+                object_id=str(obj.pk),
+            )
+            .select_related("actor")
+            .order_by("-created_at", "-id")
+        )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": gettext("Change history: %s") % obj,
+            "subtitle": None,
+            "object": obj,
+            "opts": self.opts,
+            "app_label": self.opts.app_label,
+            "audit_entries": entries,
+            "preserved_filters": self.get_preserved_filters(request),
+            **(extra_context or {}),
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, "admin/makrx_audit_history.html", context)
 
     # -- permissions: the role matrix, never Django's model permissions --
 

@@ -836,3 +836,24 @@ def test_a_super_admin_reactivates_a_space(super_admin: Any) -> None:
     entry = AuditLogEntry.objects.get(makerspace_id=space.pk)
     assert entry.changes == {"is_active": [False, True]}
     assert entry.actor == super_admin
+
+
+def test_an_objects_history_page_shows_its_audit_entries(
+    admin_a: Any, manager_b: Any, space_a: Makerspace
+) -> None:
+    other_admin = MembershipFactory.create(makerspace=space_a, role="admin")
+    client = logged_in(admin_a)
+    data = form_data(client.get(change_url(other_admin)))
+    data["role"] = "manager"
+    client.post(change_url(other_admin), data)
+    history_url = change_url(other_admin).replace("/change/", "/history/")
+
+    own = client.get(history_url)
+    foreign = logged_in(manager_b).get(history_url)
+
+    assert own.status_code == 200
+    assert "admin" in own.content.decode()
+    assert "manager" in own.content.decode()
+    assert admin_a.name in own.content.decode()
+    assert foreign.status_code in (302, 403, 404)
+    assert admin_a.name not in foreign.content.decode()
