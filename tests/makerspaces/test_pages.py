@@ -823,3 +823,37 @@ def test_members_page_queries_do_not_grow_with_the_number_of_members(  # type: i
 
     assert page_text(response).count('data-held-skill="laser-basic"') == 30
     assert 'data-held-skill="lathe"' not in page_text(response)
+
+
+# --- Ukrainian ----------------------------------------------------------------------------------
+
+
+def test_a_member_with_the_uk_locale_sees_the_directory_and_a_space_in_ukrainian(  # type: ignore[no-untyped-def]
+    client,
+) -> None:
+    space = MakerspaceFactory.create(name="Kyiv Lab", slug="kyiv-lab", verified=True)
+    Closure.objects.create(
+        makerspace=space, date=timezone.now().date() + timedelta(days=10), reason="Inventory"
+    )
+    SkillFactory.create(makerspace=space, name="Laser basics")
+    client = signed_in(client, UserFactory.create(locale="uk"))
+
+    directory = client.get(DIRECTORY, HTTP_ACCEPT_LANGUAGE="en")
+
+    assertContains(directory, '<html lang="uk">')
+    assertContains(directory, "<h1>Мейкерспейси</h1>")
+    assertContains(directory, "1 мейкерспейс")
+    assertContains(directory, "Створити мейкерспейс")
+    assertContains(directory, "підтверджений")
+    assertNotContains(directory, "Create a makerspace")
+
+    detail = client.get(detail_url(space), HTTP_ACCEPT_LANGUAGE="en")
+
+    assertContains(detail, "Kyiv Lab")
+    assertContains(detail, "Години роботи")
+    assertContains(detail, "Найближчі вихідні дні")
+    assertContains(detail, "Inventory")
+    assertContains(detail, "Навички")
+    assertContains(detail, "Приєднатися")
+    assertContains(detail, "Приєднатися може будь-хто: ви одразу станете учасником.")
+    assertNotContains(detail, "Opening hours")
