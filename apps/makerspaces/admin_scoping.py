@@ -478,7 +478,7 @@ class MakerspaceScopedAdmin(admin.ModelAdmin):
             if not staff_may(
                 request.user, makerspace_id_of(obj, self.makerspace_field), permission
             ):
-                refused.append(f"{obj}: {gettext('not allowed')}")
+                refused.append(gettext("%(object)s: not allowed") % {"object": obj})
                 continue
             try:
                 with transaction.atomic():
