@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "apps.core",
     "apps.accounts",
     "apps.makerspaces",
+    "apps.equipment",
 ]
 
 MIDDLEWARE = [
@@ -263,7 +264,14 @@ CELERY_RESULT_EXPIRES = 3600
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TIMEZONE = "UTC"
-CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
+CELERY_BEAT_SCHEDULE: dict[str, dict] = {
+    "equipment-mark-no-shows": {"task": "apps.equipment.tasks.mark_no_shows", "schedule": 300.0},
+    "equipment-expire-waitlist-offers": {
+        "task": "apps.equipment.tasks.expire_waitlist_offers",
+        "schedule": 60.0,
+    },
+    "equipment-send-reminders": {"task": "apps.equipment.tasks.send_reminders", "schedule": 300.0},
+}
 
 # --- Email --------------------------------------------------------------------
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))

@@ -12,6 +12,7 @@ from apps.core.views import health, home
 api_v1 = [
     path("", include("apps.accounts.api.urls")),
     path("", include("apps.makerspaces.api.urls")),
+    path("", include("apps.equipment.api.urls")),
 ]
 
 urlpatterns = [
@@ -20,6 +21,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("apps.accounts.urls")),
     path("spaces/", include("apps.makerspaces.urls")),
+    path("bookings/", include("apps.equipment.urls")),
     path("oidc/", include("mozilla_django_oidc.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include(api_v1)),

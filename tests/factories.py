@@ -4,6 +4,7 @@ import factory
 from django.utils import timezone
 
 from apps.accounts.models import User
+from apps.equipment.models import Equipment
 from apps.makerspaces.models import (
     Closure,
     Invitation,
@@ -92,3 +93,14 @@ class InvitationFactory(factory.django.DjangoModelFactory[Invitation]):
     email = factory.Sequence(lambda n: f"invitee{n}@example.org")
     role = "member"
     expires_at = factory.LazyFunction(lambda: timezone.now() + datetime.timedelta(days=14))
+
+
+class EquipmentFactory(factory.django.DjangoModelFactory[Equipment]):
+    class Meta:
+        model = "equipment.Equipment"
+
+    makerspace = factory.SubFactory(MakerspaceFactory)
+    name = factory.Sequence(lambda n: f"Machine {n}")
+    type = "laser_cutter"
+    status = "available"
+    hourly_rate = "10.00"

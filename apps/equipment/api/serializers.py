@@ -1,0 +1,198 @@
+from typing import Any
+
+from rest_framework import serializers
+
+from apps.core.api.serializers import StrictFieldsMixin
+from apps.equipment.models import (
+    BookingRules,
+    Equipment,
+    EquipmentRules,
+    EquipmentStatus,
+    EquipmentType,
+    MaintenanceKind,
+    MaintenanceLog,
+    Reservation,
+)
+from apps.equipment.rules import RULE_NAMES
+
+
+class MaintenanceScheduleSerializer(serializers.Serializer):
+    interval_hours = serializers.IntegerField(min_value=1, allow_null=True, required=False)
+    interval_days = serializers.IntegerField(min_value=1, allow_null=True, required=False)
+
+
+class SkillSlugsField(serializers.ListField):
+    """Skills as their slugs: read from the (prefetched) relation, written as a list."""
+
+    child = serializers.SlugField()
+
+    def to_representation(self, data: Any) -> list[str]:
+        return [skill.slug for skill in data.all()]
+
+
+class EquipmentSerializer(StrictFieldsMixin, serializers.ModelSerializer):
+    skill_requirements = SkillSlugsField(
+        required=False, help_text="Slugs of the space's skills a member must hold to book it."
+    )
+    maintenance_schedule = MaintenanceScheduleSerializer(required=False)
+    is_available = serializers.BooleanField(read_only=True)
+    next_available_time = serializers.DateTimeField(read_only=True, allow_null=True)
+    utilization_rate = serializers.SerializerMethodField()
+    currency = serializers.CharField(source="makerspace.currency", read_only=True)
+    hourly_rate = serializers.DecimalField(
+        max_digits=10, decimal_places=2, min_value=0, required=False
+    )
+
+    class Meta:
+        model = Equipment
+        fields = [
+            "id",
+            "makerspace",
+            "name",
+            "type",
+            "status",
+            "location",
+            "description",
+            "specifications",
+            "skill_requirements",
+            "hourly_rate",
+            "currency",
+            "maintenance_schedule",
+            "maintenance_due",
+            "is_available",
+            "next_available_time",
+            "utilization_rate",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["id", "makerspace", "maintenance_due", "created_at", "updated_at"]
+
+    def to_representation(self, instance: Equipment) -> dict[str, Any]:
+        data = super().to_representation(instance)
+        data["maintenance_schedule"] = {
+            "interval_hours": instance.maintenance_interval_hours,
+            "interval_days": instance.maintenance_interval_days,
+        }
+        if not hasattr(instance, "is_available"):
+            data["is_available"] = None
+            data["next_available_time"] = None
+        return data
+
+    def get_utilization_rate(self, instance: Equipment) -> float | None:
+        """Booked or used hours over open hours in the last 30 days (0–1)."""
+        used = getattr(instance, "used_duration", None)
+        open_seconds = self.context.get("open_seconds", {}).get(instance.makerspace_id)
+        if used is None or not open_seconds:
+            return None
+        return round(min(1.0, used.total_seconds() / open_seconds), 4)
+
+    def validate_specifications(self, value: Any) -> Any:
+        if not isinstance(value, dict):
+            raise serializers.ValidationError("Must be an object.")
+        return value
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        values = super().to_internal_value(data)
+        schedule = values.pop("maintenance_schedule", None)
+        if schedule is not None:
+            if "interval_hours" in schedule:
+                values["maintenance_interval_hours"] = schedule["interval_hours"]
+            if "interval_days" in schedule:
+                values["maintenance_interval_days"] = schedule["interval_days"]
+        return values
+
+
+class EquipmentQuerySerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=EquipmentStatus.choices, required=False)
+    type = serializers.ChoiceField(choices=EquipmentType.choices, required=False)
+
+
+class WindowQuerySerializer(serializers.Serializer):
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs["end"] <= attrs["start"]:
+            raise serializers.ValidationError({"end": ["Must be after start."]})
+        return attrs
+
+
+class RulesSerializer(StrictFieldsMixin, serializers.ModelSerializer):
+    class Meta:
+        model = BookingRules
+        fields = list(RULE_NAMES)
+
+
+class EquipmentRulesSerializer(StrictFieldsMixin, serializers.ModelSerializer):
+    class Meta:
+        model = EquipmentRules
+        fields = list(RULE_NAMES)
+
+
+class MaintenanceLogSerializer(StrictFieldsMixin, serializers.ModelSerializer):
+    kind = serializers.ChoiceField(choices=MaintenanceKind.choices)
+    performed_at = serializers.DateTimeField(required=False)
+    performed_by = serializers.SerializerMethodField()
+
+    class Meta:
+        model = MaintenanceLog
+        fields = ["id", "kind", "notes", "cost", "performed_by", "performed_at", "created_at"]
+        read_only_fields = ["id", "performed_by", "created_at"]
+
+    def get_performed_by(self, log: MaintenanceLog) -> dict[str, Any] | None:
+        user = log.performed_by
+        return {"id": str(user.pk), "name": user.name, "email": user.email} if user else None
+
+
+class ReservationUserSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    email = serializers.EmailField()
+    name = serializers.CharField()
+
+
+class ReservationSerializer(serializers.ModelSerializer):
+    equipment_name = serializers.CharField(source="equipment.name", read_only=True)
+    user = ReservationUserSerializer(read_only=True)
+
+    class Meta:
+        model = Reservation
+        fields = [
+            "id",
+            "equipment",
+            "equipment_name",
+            "user",
+            "start_time",
+            "end_time",
+            "status",
+            "notes",
+            "checked_in_at",
+            "checked_out_at",
+            "used_minutes",
+            "series_id",
+            "cancel_reason",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class ReservationCreateSerializer(StrictFieldsMixin, serializers.Serializer):
+    equipment = serializers.UUIDField()
+    start_time = serializers.DateTimeField()
+    end_time = serializers.DateTimeField()
+    notes = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
+
+
+class ReservationQuerySerializer(serializers.Serializer):
+    status = serializers.CharField(required=False)
+    equipment = serializers.UUIDField(required=False)
+    start = serializers.DateTimeField(required=False, help_text="Only bookings ending after this.")
+    end = serializers.DateTimeField(required=False, help_text="Only bookings starting before this.")
+    mine = serializers.BooleanField(required=False, default=False)
+
+
+class ReasonSerializer(StrictFieldsMixin, serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=300, default="")
+
+
+class CheckOutSerializer(StrictFieldsMixin, serializers.Serializer):
+    notes = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")

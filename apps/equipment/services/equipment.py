@@ -1,0 +1,182 @@
+"""Machines: create, change (status changes reach their bookings), delete, rules."""
+
+from typing import Any
+
+from django.db import transaction
+
+from apps.accounts.models import User
+from apps.core.audit import audit_record, diff
+from apps.core.exceptions import ApplicationError, ConflictError
+from apps.core.models import AuditLogEntry
+from apps.equipment.models import (
+    BookingRules,
+    Equipment,
+    EquipmentRules,
+    EquipmentStatus,
+)
+from apps.equipment.rules import RULE_NAMES
+from apps.equipment.services.maintenance import equipment_out_of_service
+from apps.makerspaces.models import Makerspace, Skill
+
+Action = AuditLogEntry.Action
+EQUIPMENT_FIELDS = (
+    "name",
+    "type",
+    "status",
+    "location",
+    "description",
+    "specifications",
+    "hourly_rate",
+    "maintenance_interval_hours",
+    "maintenance_interval_days",
+)
+OUT_OF_SERVICE = (EquipmentStatus.MAINTENANCE, EquipmentStatus.OFFLINE)
+
+
+def _skills_of_space(makerspace: Makerspace, slugs: list[str]) -> list[Skill]:
+    skills = list(Skill.objects.filter(makerspace=makerspace, slug__in=slugs))
+    unknown = sorted(set(slugs) - {skill.slug for skill in skills})
+    if unknown:
+        raise ApplicationError(
+            "VALIDATION_ERROR",
+            "The request is not valid; see details.",
+            details={
+                "skill_requirements": [f"No such skill in this makerspace: {', '.join(unknown)}."]
+            },
+        )
+    return skills
+
+
+def equipment_create(
+    *,
+    makerspace: Makerspace,
+    acting_user: User,
+    skill_slugs: list[str] | None = None,
+    **fields: Any,
+) -> Equipment:
+    unknown = set(fields) - set(EQUIPMENT_FIELDS)
+    if unknown:
+        raise ValueError(f"Unknown equipment fields: {sorted(unknown)}")
+    with transaction.atomic():
+        equipment = Equipment(makerspace=makerspace, **fields)
+        equipment.full_clean()
+        equipment.save()
+        if skill_slugs:
+            equipment.skill_requirements.set(_skills_of_space(makerspace, skill_slugs))
+        audit_record(
+            actor=acting_user,
+            instance=equipment,
+            action=Action.CREATE,
+            makerspace_id=makerspace.pk,
+            changes={"name": equipment.name, "type": equipment.type, "skills": skill_slugs or []},
+        )
+    return equipment
+
+
+def equipment_update(
+    *,
+    equipment: Equipment,
+    acting_user: User,
+    changes: dict[str, Any],
+    skill_slugs: list[str] | None = None,
+) -> Equipment:
+    unknown = set(changes) - set(EQUIPMENT_FIELDS)
+    if unknown:
+        raise ValueError(f"Unknown equipment fields: {sorted(unknown)}")
+    with transaction.atomic():
+        equipment = Equipment.objects.select_for_update(of=("self",)).get(pk=equipment.pk)
+        changed = diff(equipment, changes)
+        was_in_service = equipment.status not in OUT_OF_SERVICE
+        for field, value in changes.items():
+            setattr(equipment, field, value)
+        equipment.full_clean()
+        equipment.save()
+        if skill_slugs is not None:
+            old = sorted(equipment.skill_requirements.values_list("slug", flat=True))
+            equipment.skill_requirements.set(_skills_of_space(equipment.makerspace, skill_slugs))
+            if old != sorted(skill_slugs):
+                changed["skill_requirements"] = [old, sorted(skill_slugs)]
+        if changed:
+            audit_record(
+                actor=acting_user,
+                instance=equipment,
+                action=Action.UPDATE,
+                makerspace_id=equipment.makerspace_id,
+                changes=changed,
+            )
+        if was_in_service and equipment.status in OUT_OF_SERVICE:
+            equipment_out_of_service(
+                equipment=equipment,
+                acting_user=acting_user,
+                reason=f"{equipment.name} is out of service ({equipment.get_status_display()}).",
+            )
+    return equipment
+
+
+def equipment_delete(*, equipment: Equipment, acting_user: User) -> None:
+    with transaction.atomic():
+        if equipment.reservations.exists():
+            raise ConflictError(
+                "EQUIPMENT_HAS_BOOKINGS",
+                "This machine has bookings on record; set it offline instead of deleting it.",
+            )
+        audit_record(
+            actor=acting_user,
+            instance=equipment,
+            action=Action.DELETE,
+            makerspace_id=equipment.makerspace_id,
+            changes={"name": equipment.name},
+        )
+        equipment.delete()
+
+
+def booking_rules_update(
+    *, makerspace: Makerspace, acting_user: User, changes: dict[str, Any]
+) -> BookingRules:
+    unknown = set(changes) - set(RULE_NAMES)
+    if unknown:
+        raise ValueError(f"Unknown booking rules: {sorted(unknown)}")
+    with transaction.atomic():
+        rules, _created = BookingRules.objects.select_for_update().get_or_create(
+            makerspace=makerspace
+        )
+        changed = diff(rules, changes)
+        for field, value in changes.items():
+            setattr(rules, field, value)
+        rules.full_clean()
+        rules.save()
+        if changed:
+            audit_record(
+                actor=acting_user,
+                instance=rules,
+                action=Action.UPDATE,
+                makerspace_id=makerspace.pk,
+                changes=changed,
+            )
+    return rules
+
+
+def equipment_rules_update(
+    *, equipment: Equipment, acting_user: User, changes: dict[str, Any]
+) -> EquipmentRules:
+    """Set a machine's overrides; ``None`` for a rule falls back to the space's."""
+    unknown = set(changes) - set(RULE_NAMES)
+    if unknown:
+        raise ValueError(f"Unknown booking rules: {sorted(unknown)}")
+    with transaction.atomic():
+        rules, _created = EquipmentRules.objects.select_for_update().get_or_create(
+            equipment=equipment
+        )
+        changed = diff(rules, changes)
+        for field, value in changes.items():
+            setattr(rules, field, value)
+        rules.save()
+        if changed:
+            audit_record(
+                actor=acting_user,
+                instance=rules,
+                action=Action.UPDATE,
+                makerspace_id=equipment.makerspace_id,
+                changes=changed,
+            )
+    return rules

@@ -1,0 +1,177 @@
+"""The waitlist: members queue for a taken slot; a freed slot is offered in turn."""
+
+from datetime import datetime, timedelta
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from apps.accounts.models import User
+from apps.core.exceptions import ApplicationError, ConflictError
+from apps.equipment.models import (
+    Equipment,
+    Reservation,
+    WaitlistEntry,
+    WaitlistStatus,
+)
+from apps.equipment.rules import rules_for
+from apps.equipment.selectors import overlapping
+
+
+def live_offers(*, equipment: Equipment, start: datetime, end: datetime) -> Q:
+    """Offers that still hold a slot meeting [start, end) of this machine."""
+    return Q(
+        equipment=equipment,
+        status=WaitlistStatus.OFFERED,
+        offer_expires_at__gt=timezone.now(),
+        start_time__lt=end,
+        end_time__gt=start,
+    )
+
+
+def held_for_someone_else(
+    *, equipment: Equipment, user: User, start: datetime, end: datetime
+) -> bool:
+    return (
+        WaitlistEntry.objects.filter(live_offers(equipment=equipment, start=start, end=end))
+        .exclude(user=user)
+        .exists()
+    )
+
+
+def waitlist_join(
+    *, equipment: Equipment, user: User, start: datetime, end: datetime
+) -> WaitlistEntry:
+    """Queue for a slot that is taken now (a free slot is simply booked)."""
+    from apps.equipment.services.reservations import check_window
+
+    check_window(equipment=equipment, start=start, end=end, rules=rules_for(equipment))
+    if not Reservation.objects.filter(equipment=equipment).filter(overlapping(start, end)).exists():
+        raise ConflictError("SLOT_FREE", "This slot is free: book it instead of waiting.")
+    try:
+        with transaction.atomic():
+            return WaitlistEntry.objects.create(
+                makerspace_id=equipment.makerspace_id,
+                equipment=equipment,
+                user=user,
+                start_time=start,
+                end_time=end,
+            )
+    except IntegrityError:
+        raise ConflictError(
+            "ALREADY_WAITING", "You are already on the waitlist for this slot."
+        ) from None
+
+
+def waitlist_leave(*, entry: WaitlistEntry, user: User) -> WaitlistEntry:
+    with transaction.atomic():
+        entry = WaitlistEntry.objects.select_for_update().get(pk=entry.pk)
+        if entry.user_id != user.pk:
+            raise ApplicationError("NOT_FOUND", "No such waitlist entry.", status_code=404)
+        was_offered = entry.status == WaitlistStatus.OFFERED
+        if entry.status in (WaitlistStatus.WAITING, WaitlistStatus.OFFERED):
+            entry.status = WaitlistStatus.CANCELLED
+            entry.save(update_fields=["status", "updated_at"])
+        if was_offered:
+            equipment_id, start, end = entry.equipment_id, entry.start_time, entry.end_time
+            transaction.on_commit(lambda: _offer_window(equipment_id, start, end))
+    return entry
+
+
+def _offer_window(equipment_id: object, start: datetime, end: datetime) -> int:
+    """Offer the free parts of [start, end) to the first waiting members, in order."""
+    from apps.equipment.tasks import send_waitlist_offer_email
+
+    offered = 0
+    now = timezone.now()
+    with transaction.atomic():
+        equipment = (
+            Equipment.objects.select_for_update(of=("self",))
+            .select_related("makerspace")
+            .get(pk=equipment_id)
+        )
+        hold = timedelta(minutes=rules_for(equipment).waitlist_hold_minutes)
+        queue = WaitlistEntry.objects.filter(
+            equipment=equipment,
+            status=WaitlistStatus.WAITING,
+            start_time__lt=end,
+            end_time__gt=start,
+            start_time__gt=now,
+        ).order_by("created_at")
+        for entry in queue:
+            taken = Reservation.objects.filter(equipment=equipment).filter(
+                overlapping(entry.start_time, entry.end_time)
+            )
+            held = WaitlistEntry.objects.filter(
+                live_offers(equipment=equipment, start=entry.start_time, end=entry.end_time)
+            )
+            if taken.exists() or held.exists():
+                continue
+            entry.status = WaitlistStatus.OFFERED
+            entry.offered_at = now
+            entry.offer_expires_at = min(now + hold, entry.start_time)
+            entry.save(update_fields=["status", "offered_at", "offer_expires_at", "updated_at"])
+            entry_id = str(entry.pk)
+            transaction.on_commit(
+                lambda entry_id=entry_id: send_waitlist_offer_email.delay(entry_id)
+            )  # type: ignore[misc]
+            offered += 1
+    return offered
+
+
+def waitlist_offer_freed_slot(*, reservation_id: str) -> int:
+    """A booking stopped holding its slot: offer it to whoever waits for it."""
+    reservation = Reservation.objects.filter(pk=reservation_id).first()
+    if reservation is None or reservation.is_holding:
+        return 0
+    return _offer_window(reservation.equipment_id, reservation.start_time, reservation.block_end)
+
+
+def waitlist_claim(*, entry: WaitlistEntry, user: User) -> Reservation:
+    """Book the slot the member was offered, while the offer holds."""
+    from apps.equipment.services.reservations import reservation_create
+
+    with transaction.atomic():
+        entry = (
+            WaitlistEntry.objects.select_for_update()
+            .select_related("equipment__makerspace")
+            .get(pk=entry.pk)
+        )
+        if entry.user_id != user.pk:
+            raise ApplicationError("NOT_FOUND", "No such waitlist entry.", status_code=404)
+        if entry.status != WaitlistStatus.OFFERED:
+            raise ConflictError("NOT_OFFERED", "This slot has not been offered to you.")
+        if entry.offer_expires_at is None or entry.offer_expires_at <= timezone.now():
+            raise ConflictError("OFFER_EXPIRED", "The offer has expired.")
+        reservation = reservation_create(
+            equipment=entry.equipment,
+            user=user,
+            start=entry.start_time,
+            end=entry.end_time,
+            acting_user=user,
+        )
+        entry.status = WaitlistStatus.BOOKED
+        entry.reservation = reservation
+        entry.save(update_fields=["status", "reservation", "updated_at"])
+    return reservation
+
+
+def waitlist_expire_offers(*, now: datetime | None = None) -> int:
+    """Offers not claimed in time lapse, and the slot goes to the next in line."""
+    now = now or timezone.now()
+    expired = list(
+        WaitlistEntry.objects.filter(status=WaitlistStatus.OFFERED, offer_expires_at__lte=now)
+    )
+    for entry in expired:
+        with transaction.atomic():
+            locked = WaitlistEntry.objects.select_for_update().get(pk=entry.pk)
+            if locked.status != WaitlistStatus.OFFERED:
+                continue
+            locked.status = WaitlistStatus.EXPIRED
+            locked.save(update_fields=["status", "updated_at"])
+        _offer_window(entry.equipment_id, entry.start_time, entry.end_time)
+    # Waiting entries whose slot has begun will never be offered.
+    WaitlistEntry.objects.filter(status=WaitlistStatus.WAITING, start_time__lte=now).update(
+        status=WaitlistStatus.EXPIRED
+    )
+    return len(expired)
