@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -49,6 +50,7 @@ INSTALLED_APPS = [
     "apps.accounts",
     "apps.makerspaces",
     "apps.equipment",
+    "apps.inventory",
 ]
 
 MIDDLEWARE = [
@@ -271,6 +273,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": 60.0,
     },
     "equipment-send-reminders": {"task": "apps.equipment.tasks.send_reminders", "schedule": 300.0},
+    "inventory-low-stock-digest": {
+        "task": "apps.inventory.tasks.send_low_stock_digests",
+        "schedule": crontab(hour=7, minute=0),
+    },
 }
 
 # --- Email --------------------------------------------------------------------

@@ -13,6 +13,7 @@ api_v1 = [
     path("", include("apps.accounts.api.urls")),
     path("", include("apps.makerspaces.api.urls")),
     path("", include("apps.equipment.api.urls")),
+    path("", include("apps.inventory.api.urls")),
 ]
 
 urlpatterns = [

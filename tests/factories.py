@@ -5,6 +5,7 @@ from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.equipment.models import Equipment
+from apps.inventory.models import InventoryItem
 from apps.makerspaces.models import (
     Closure,
     Invitation,
@@ -104,3 +105,15 @@ class EquipmentFactory(factory.django.DjangoModelFactory[Equipment]):
     type = "laser_cutter"
     status = "available"
     hourly_rate = "10.00"
+
+
+class InventoryItemFactory(factory.django.DjangoModelFactory[InventoryItem]):
+    """An item with no stock; give it stock through the services so the ledger agrees."""
+
+    class Meta:
+        model = "inventory.InventoryItem"
+
+    makerspace = factory.SubFactory(MakerspaceFactory)
+    name = factory.Sequence(lambda n: f"Material {n}")
+    sku = factory.Sequence(lambda n: f"SKU-{n:05d}")
+    unit = "pcs"

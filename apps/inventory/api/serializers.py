@@ -1,0 +1,148 @@
+from decimal import Decimal
+from typing import Any
+
+from rest_framework import serializers
+
+from apps.core.api.serializers import StrictFieldsMixin
+from apps.inventory.models import InventoryItem, PurchaseOrder, StockMovement
+
+QUANTITY = {"max_digits": 14, "decimal_places": 3}
+
+
+class InventoryItemSerializer(StrictFieldsMixin, serializers.ModelSerializer):
+    current_stock = serializers.DecimalField(
+        min_value=Decimal("0"),
+        required=False,
+        help_text="On create: the opening balance (recorded in the ledger). Read-only after.",
+        **QUANTITY,
+    )
+    is_low_stock = serializers.SerializerMethodField()
+
+    class Meta:
+        model = InventoryItem
+        fields = [
+            "id",
+            "name",
+            "sku",
+            "category",
+            "unit",
+            "current_stock",
+            "min_stock_level",
+            "reorder_quantity",
+            "location",
+            "supplier",
+            "unit_cost",
+            "is_low_stock",
+            "is_active",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["id", "is_active", "created_at", "updated_at"]
+
+    def get_is_low_stock(self, item: InventoryItem) -> bool:
+        low = getattr(item, "low", None)
+        return bool(low) if low is not None else item.is_low_stock
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if self.instance is not None and "current_stock" in attrs:
+            raise serializers.ValidationError(
+                {"current_stock": ["Change stock with deduct, restock or adjust."]}
+            )
+        return attrs
+
+
+class InventoryQuerySerializer(serializers.Serializer):
+    search = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    low_stock = serializers.BooleanField(required=False, allow_null=True, default=None)
+    category = serializers.CharField(required=False, allow_blank=True, max_length=100)
+
+
+class DeductSerializer(StrictFieldsMixin, serializers.Serializer):
+    quantity = serializers.DecimalField(min_value=Decimal("0.001"), **QUANTITY)
+    reason = serializers.CharField(max_length=300)
+    job_id = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    project = serializers.UUIDField(required=False, allow_null=True, default=None)
+
+
+class RestockSerializer(StrictFieldsMixin, serializers.Serializer):
+    quantity = serializers.DecimalField(min_value=Decimal("0.001"), **QUANTITY)
+    note = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+    unit_cost = serializers.DecimalField(
+        max_digits=12, decimal_places=2, min_value=Decimal("0"), required=False, allow_null=True
+    )
+    purchase_order = serializers.UUIDField(required=False, allow_null=True, default=None)
+
+
+class AdjustSerializer(StrictFieldsMixin, serializers.Serializer):
+    new_stock = serializers.DecimalField(min_value=Decimal("0"), **QUANTITY)
+    reason = serializers.CharField(max_length=300)
+
+
+class StockResultSerializer(serializers.Serializer):
+    success = serializers.BooleanField()
+    new_stock = serializers.DecimalField(**QUANTITY)
+    movement = serializers.IntegerField(allow_null=True)
+
+
+class MovementSerializer(serializers.ModelSerializer):
+    user = serializers.SerializerMethodField()
+    project = serializers.UUIDField(source="project_id", allow_null=True)
+
+    class Meta:
+        model = StockMovement
+        fields = [
+            "id",
+            "delta",
+            "kind",
+            "reason",
+            "user",
+            "job_id",
+            "project",
+            "reservation",
+            "purchase_order",
+            "unit_cost",
+            "balance_after",
+            "created_at",
+        ]
+
+    def get_user(self, movement: StockMovement) -> dict[str, Any] | None:
+        user = movement.user
+        return {"id": str(user.pk), "name": user.name, "email": user.email} if user else None
+
+
+class MovementQuerySerializer(serializers.Serializer):
+    kind = serializers.CharField(required=False, allow_blank=True)
+    since = serializers.DateTimeField(required=False)
+    until = serializers.DateTimeField(required=False)
+
+
+class SuggestionSerializer(serializers.Serializer):
+    item = serializers.UUIDField(source="pk")
+    sku = serializers.CharField()
+    name = serializers.CharField()
+    unit = serializers.CharField()
+    current_stock = serializers.DecimalField(**QUANTITY)
+    min_stock_level = serializers.DecimalField(**QUANTITY)
+    reorder_quantity = serializers.DecimalField(**QUANTITY)
+    on_order = serializers.DecimalField(**QUANTITY)
+    suggested_quantity = serializers.DecimalField(**QUANTITY)
+    supplier = serializers.CharField()
+
+
+class PurchaseOrderSerializer(StrictFieldsMixin, serializers.ModelSerializer):
+    item = serializers.UUIDField(source="item_id")
+    quantity = serializers.DecimalField(min_value=Decimal("0.001"), **QUANTITY)
+
+    class Meta:
+        model = PurchaseOrder
+        fields = ["id", "item", "quantity", "supplier", "status", "received_at", "created_at"]
+        read_only_fields = ["id", "status", "received_at", "created_at"]
+
+
+class ImportReportSerializer(serializers.Serializer):
+    dry_run = serializers.BooleanField()
+    ok = serializers.BooleanField()
+    created = serializers.IntegerField()
+    updated = serializers.IntegerField()
+    unchanged = serializers.IntegerField()
+    errors = serializers.ListField(child=serializers.DictField())

@@ -1,0 +1,349 @@
+import csv
+import io
+from typing import Any
+
+from django.db import transaction
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
+from rest_framework import status
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.parsers import FileUploadParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from apps.accounts.models import User
+from apps.core.api.concurrency import check_if_match, etag_for
+from apps.core.api.parsers import BoundedJSONParser
+from apps.core.api.serializers import ErrorSerializer
+from apps.inventory import csv_io, selectors, services
+from apps.inventory.api import serializers as s
+from apps.inventory.models import InventoryItem, PurchaseOrder, StockMovement
+from apps.makerspaces.api.permissions import (
+    UUID_PATTERN,
+    HasMakerspacePermission,
+    MakerspaceScopedMixin,
+)
+
+ERROR = OpenApiResponse(ErrorSerializer, description="Error envelope")
+CSV_RESPONSE = OpenApiResponse(OpenApiTypes.STR, description="text/csv")
+
+
+def _user(request: Request) -> User:
+    user = request.user
+    assert isinstance(user, User)
+    return user
+
+
+def _csv_response(text: str, filename: str) -> HttpResponse:
+    response = HttpResponse(text, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def _stock_result(item: InventoryItem, movement: StockMovement | None) -> Response:
+    item.refresh_from_db(fields=["current_stock"])
+    result = {
+        "success": True,
+        "new_stock": item.current_stock,
+        "movement": movement.pk if movement else None,
+    }
+    return Response(s.StockResultSerializer(result).data)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        parameters=[s.InventoryQuerySerializer],
+        responses={200: s.InventoryItemSerializer(many=True), 400: ERROR, 404: ERROR},
+    ),
+    retrieve=extend_schema(responses={200: s.InventoryItemSerializer, 404: ERROR}),
+    create=extend_schema(responses={201: s.InventoryItemSerializer, 400: ERROR, 403: ERROR}),
+    partial_update=extend_schema(
+        responses={200: s.InventoryItemSerializer, 400: ERROR, 403: ERROR, 412: ERROR}
+    ),
+    update=extend_schema(
+        responses={200: s.InventoryItemSerializer, 400: ERROR, 403: ERROR, 412: ERROR}
+    ),
+    destroy=extend_schema(responses={204: None, 403: ERROR}),
+)
+class InventoryViewSet(MakerspaceScopedMixin):
+    """A space's stock. Stock changes only through deduct, restock and adjust, each of
+    which writes the ledger."""
+
+    queryset = InventoryItem.objects.none()  # the schema's model; rows come from get_queryset
+    serializer_class = s.InventoryItemSerializer
+    permission_classes = [HasMakerspacePermission]
+    lookup_value_regex = UUID_PATTERN
+    parser_classes = [BoundedJSONParser, MultiPartParser, FileUploadParser]
+    required_permissions = {
+        "list": "inventory.view",
+        "retrieve": "inventory.view",
+        "create": "inventory.create",
+        "update": "inventory.update",
+        "partial_update": "inventory.update",
+        "destroy": "inventory.delete",
+        "deduct": "inventory.deduct",
+        "restock": "inventory.restock",
+        "adjust": "inventory.adjust",
+        "movements": "inventory.view",
+        "export": "inventory.view",
+        "import_csv": "inventory.create",
+        "reorder_suggestions": "inventory.view",
+    }
+
+    def get_queryset(self) -> Any:
+        return selectors.items_of_space(self.get_makerspace())
+
+    def list(self, request: Request, makerspace_pk: str) -> Response:
+        query = s.InventoryQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        items = selectors.items_of_space(
+            self.get_makerspace(),
+            search=query.validated_data.get("search", ""),
+            low_stock=query.validated_data.get("low_stock"),
+            category=query.validated_data.get("category", ""),
+        )
+        page = self.paginate_queryset(items)
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    def retrieve(self, request: Request, makerspace_pk: str, pk: str) -> Response:
+        item = self.get_object()
+        return Response(self.get_serializer(item).data, headers={"ETag": etag_for(item)})
+
+    def create(self, request: Request, makerspace_pk: str) -> Response:
+        body = self.get_serializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        fields = dict(body.validated_data)
+        opening = fields.pop("current_stock", None)
+        item = services.item_create(
+            makerspace=self.get_makerspace(),
+            acting_user=_user(request),
+            opening_stock=opening or 0,
+            **fields,
+        )
+        return Response(
+            self.get_serializer(self.get_queryset().get(pk=item.pk)).data,
+            status=status.HTTP_201_CREATED,
+        )
+
+    def update(
+        self, request: Request, makerspace_pk: str, pk: str, partial: bool = False
+    ) -> Response:
+        item = self.get_object()
+        body = self.get_serializer(item, data=request.data, partial=partial)
+        body.is_valid(raise_exception=True)
+        with transaction.atomic():
+            locked = InventoryItem.objects.select_for_update(of=("self",)).get(pk=item.pk)
+            check_if_match(request, locked)
+            services.item_update(
+                item=locked, acting_user=_user(request), changes=dict(body.validated_data)
+            )
+        fresh = self.get_queryset().get(pk=item.pk)
+        return Response(self.get_serializer(fresh).data, headers={"ETag": etag_for(fresh)})
+
+    def partial_update(self, request: Request, makerspace_pk: str, pk: str) -> Response:
+        return self.update(request, makerspace_pk, pk, partial=True)
+
+    def destroy(self, request: Request, makerspace_pk: str, pk: str) -> Response:
+        services.item_delete(item=self.get_object(), acting_user=_user(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        request=s.DeductSerializer,
+        responses={200: s.StockResultSerializer, 400: ERROR, 403: ERROR, 404: ERROR},
+    )
+    @action(detail=True, methods=["post"])
+    def deduct(self, request: Request, makerspace_pk: str, pk: str) -> Response:
+        """Take stock out; too little in stock answers 400 INSUFFICIENT_STOCK and writes nothing."""
+        item = self.get_object()
+        body = s.DeductSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        movement = services.stock_deduct(
+            item=item,
+            quantity=body.validated_data["quantity"],
+            reason=body.validated_data["reason"],
+            job_id=body.validated_data["job_id"],
+            project_id=body.validated_data["project"],
+            acting_user=_user(request),
+        )
+        return _stock_result(item, movement)
+
+    @extend_schema(
+        request=s.RestockSerializer,
+        responses={200: s.StockResultSerializer, 400: ERROR, 403: ERROR, 409: ERROR},
+    )
+    @action(detail=True, methods=["post"])
+    def restock(self, request: Request, makerspace_pk: str, pk: str) -> Response:
+        item = self.get_object()
+        body = s.RestockSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        order = None
+        if body.validated_data["purchase_order"]:
+            order = PurchaseOrder.objects.filter(
+                pk=body.validated_data["purchase_order"], item__makerspace=self.get_makerspace()
+            ).first()
+            if order is None:
+                raise ValidationError({"purchase_order": ["No such purchase order here."]})
+        movement = services.stock_restock(
+            item=item,
+            quantity=body.validated_data["quantity"],
+            note=body.validated_data["note"],
+            unit_cost=body.validated_data.get("unit_cost"),
+            purchase_order=order,
+            acting_user=_user(request),
+        )
+        return _stock_result(item, movement)
+
+    @extend_schema(
+        request=s.AdjustSerializer,
+        responses={200: s.StockResultSerializer, 400: ERROR, 403: ERROR},
+    )
+    @action(detail=True, methods=["post"])
+    def adjust(self, request: Request, makerspace_pk: str, pk: str) -> Response:
+        """A stock count: records the difference with its reason."""
+        item = self.get_object()
+        body = s.AdjustSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        movement = services.stock_adjust(
+            item=item,
+            new_stock=body.validated_data["new_stock"],
+            reason=body.validated_data["reason"],
+            acting_user=_user(request),
+        )
+        return _stock_result(item, movement)
+
+    @extend_schema(
+        parameters=[s.MovementQuerySerializer],
+        responses={200: s.MovementSerializer(many=True), 400: ERROR, 404: ERROR},
+    )
+    @action(detail=True, methods=["get"], serializer_class=s.MovementSerializer)
+    def movements(self, request: Request, makerspace_pk: str, pk: str) -> Response:
+        """The item's ledger, newest first; filter by `kind` (comma-separated), `since`, `until`."""
+        item = self.get_object()
+        query = s.MovementQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        movements = selectors.movements_of_item(
+            item,
+            kind=query.validated_data.get("kind", ""),
+            since=query.validated_data.get("since"),
+            until=query.validated_data.get("until"),
+        )
+        page = self.paginate_queryset(movements)
+        return self.get_paginated_response(s.MovementSerializer(page, many=True).data)
+
+    @extend_schema(responses={200: CSV_RESPONSE, 404: ERROR})
+    @action(detail=False, methods=["get"])
+    def export(self, request: Request, makerspace_pk: str) -> HttpResponse:
+        """All active items as CSV (the import's columns)."""
+        makerspace = self.get_makerspace()
+        return _csv_response(
+            csv_io.export_csv(selectors.items_of_space(makerspace)),
+            f"inventory-{makerspace.slug}.csv",
+        )
+
+    @extend_schema(
+        request={
+            "multipart/form-data": {
+                "type": "object",
+                "properties": {"file": {"type": "string", "format": "binary"}},
+            }
+        },
+        parameters=[OpenApiParameter("dry_run", bool, description="Check only; write nothing.")],
+        responses={200: s.ImportReportSerializer, 400: s.ImportReportSerializer, 403: ERROR},
+    )
+    @action(detail=False, methods=["post"], url_path="import")
+    def import_csv(self, request: Request, makerspace_pk: str) -> Response:
+        """Create or update items by SKU from a CSV file. Any bad row: nothing is written,
+        and the report lists every row's errors."""
+        upload = request.FILES.get("file")
+        if upload is None:
+            raise ValidationError({"file": ["Upload a CSV file in the `file` field."]})
+        try:
+            text = upload.read().decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise ValidationError({"file": ["The file is not UTF-8 text."]}) from exc
+        dry_run = request.query_params.get("dry_run", "").lower() in ("1", "true", "yes")
+        report = csv_io.import_csv(
+            makerspace=self.get_makerspace(), text=text, acting_user=_user(request), dry_run=dry_run
+        )
+        return Response(
+            report.as_dict(),
+            status=status.HTTP_200_OK if report.ok else status.HTTP_400_BAD_REQUEST,
+        )
+
+    @extend_schema(
+        parameters=[OpenApiParameter("format", str, enum=["json", "csv"])],
+        responses={200: s.SuggestionSerializer(many=True), 404: ERROR},
+    )
+    @action(detail=False, methods=["get"], url_path="reorder-suggestions")
+    def reorder_suggestions(self, request: Request, makerspace_pk: str) -> Any:
+        """Low items and how much to order: up to the reorder quantity, less what is on order."""
+        suggestions = selectors.reorder_suggestions(self.get_makerspace())
+        if request.query_params.get("format") == "csv":
+            rows = s.SuggestionSerializer(suggestions, many=True).data
+            buffer = io.StringIO()
+            writer = csv.DictWriter(buffer, fieldnames=list(s.SuggestionSerializer().fields))
+            writer.writeheader()
+            writer.writerows(rows)
+            return _csv_response(buffer.getvalue(), "reorder-suggestions.csv")
+        page = self.paginate_queryset(suggestions)
+        return self.get_paginated_response(s.SuggestionSerializer(page, many=True).data)
+
+
+@extend_schema_view(
+    list=extend_schema(responses={200: s.PurchaseOrderSerializer(many=True), 404: ERROR}),
+    create=extend_schema(responses={201: s.PurchaseOrderSerializer, 400: ERROR, 403: ERROR}),
+)
+class PurchaseOrderViewSet(MakerspaceScopedMixin):
+    """What a space has ordered; restocking with `purchase_order` receives an order."""
+
+    queryset = PurchaseOrder.objects.none()  # the schema's model
+    serializer_class = s.PurchaseOrderSerializer
+    permission_classes = [HasMakerspacePermission]
+    lookup_value_regex = UUID_PATTERN
+    required_permissions = {
+        "list": "inventory.view",
+        "create": "inventory.restock",
+        "cancel": "inventory.restock",
+    }
+
+    def get_queryset(self) -> Any:
+        return PurchaseOrder.objects.filter(item__makerspace=self.get_makerspace()).order_by(
+            "-created_at"
+        )
+
+    def list(self, request: Request, makerspace_pk: str) -> Response:
+        orders = self.get_queryset()
+        wanted = request.query_params.get("status")
+        if wanted:
+            orders = orders.filter(status=wanted)
+        page = self.paginate_queryset(orders)
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    def create(self, request: Request, makerspace_pk: str) -> Response:
+        body = self.get_serializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        item = InventoryItem.objects.filter(
+            makerspace=self.get_makerspace(), pk=body.validated_data["item_id"]
+        ).first()
+        if item is None:
+            raise ValidationError({"item": ["No such item in this makerspace."]})
+        order = services.purchase_order_create(
+            item=item,
+            quantity=body.validated_data["quantity"],
+            supplier=body.validated_data.get("supplier", ""),
+            acting_user=_user(request),
+        )
+        return Response(self.get_serializer(order).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses={200: s.PurchaseOrderSerializer, 409: ERROR})
+    @action(detail=True, methods=["post"])
+    def cancel(self, request: Request, makerspace_pk: str, pk: str) -> Response:
+        order = services.purchase_order_cancel(order=self.get_object(), acting_user=_user(request))
+        return Response(self.get_serializer(order).data)

@@ -1,0 +1,204 @@
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from apps.core.models import BaseModel
+from apps.makerspaces.models import Makerspace
+
+QUANTITY = {"max_digits": 14, "decimal_places": 3}
+MONEY = {"max_digits": 12, "decimal_places": 2}
+
+
+class Unit(models.TextChoices):
+    PIECE = "pcs", _("pieces")
+    GRAM = "g", _("grams")
+    KILOGRAM = "kg", _("kilograms")
+    METRE = "m", _("metres")
+    MILLILITRE = "ml", _("millilitres")
+    LITRE = "l", _("litres")
+    SHEET = "sheet", _("sheets")
+
+
+class InventoryItem(BaseModel):
+    """A consumable or part a makerspace keeps in stock (filament in grams, sheets in units)."""
+
+    makerspace = models.ForeignKey(
+        Makerspace, on_delete=models.CASCADE, related_name="inventory_items"
+    )
+    name = models.CharField(_("name"), max_length=200)
+    sku = models.CharField(_("SKU"), max_length=64)
+    category = models.CharField(_("category"), max_length=100, blank=True)
+    unit = models.CharField(_("unit"), max_length=10, choices=Unit, default=Unit.PIECE)
+    # Changed only by the stock service, which writes a ledger movement for every change.
+    current_stock = models.DecimalField(_("current stock"), default=Decimal("0"), **QUANTITY)
+    min_stock_level = models.DecimalField(
+        _("minimum stock"),
+        default=Decimal("0"),
+        validators=[MinValueValidator(Decimal("0"))],
+        **QUANTITY,
+    )
+    reorder_quantity = models.DecimalField(
+        _("reorder quantity"),
+        default=Decimal("0"),
+        validators=[MinValueValidator(Decimal("0"))],
+        **QUANTITY,
+    )
+    location = models.CharField(_("location"), max_length=200, blank=True)
+    supplier = models.CharField(_("supplier"), max_length=200, blank=True)
+    unit_cost = models.DecimalField(
+        _("unit cost"),
+        default=Decimal("0.00"),
+        validators=[MinValueValidator(Decimal("0"))],
+        **MONEY,
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["makerspace", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["makerspace", "sku"], name="inventory_sku_unique"),
+            models.CheckConstraint(
+                condition=Q(current_stock__gte=0), name="inventory_stock_not_negative"
+            ),
+        ]
+        indexes = [models.Index(fields=["makerspace", "category"])]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.sku})"
+
+    @property
+    def is_low_stock(self) -> bool:
+        return self.current_stock <= self.min_stock_level
+
+
+class MovementKind(models.TextChoices):
+    OPENING = "opening", _("Opening balance")
+    DEDUCT = "deduct", _("Deduct")
+    RESTOCK = "restock", _("Restock")
+    ADJUST = "adjust", _("Stock count")
+    CONSUME = "consume", _("Consumed")
+    RETURN = "return", _("Returned")
+
+
+class StockMovement(models.Model):
+    """One line of the append-only ledger: current stock is always the sum of deltas."""
+
+    id = models.BigAutoField(primary_key=True)
+    item = models.ForeignKey(InventoryItem, on_delete=models.PROTECT, related_name="movements")
+    delta = models.DecimalField(**QUANTITY)
+    kind = models.CharField(max_length=10, choices=MovementKind)
+    reason = models.CharField(max_length=300, blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    job_id = models.CharField(max_length=100, blank=True)
+    project_id = models.UUIDField(null=True, blank=True, db_index=True)
+    reservation = models.ForeignKey(
+        "equipment.Reservation",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="stock_movements",
+    )
+    purchase_order = models.ForeignKey(
+        "inventory.PurchaseOrder",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="movements",
+    )
+    unit_cost = models.DecimalField(null=True, blank=True, **MONEY)
+    balance_after = models.DecimalField(**QUANTITY)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(delta=0), name="stock_movement_not_zero"),
+            models.CheckConstraint(
+                condition=Q(balance_after__gte=0), name="stock_movement_balance_not_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.item} {self.delta:+} → {self.balance_after}"
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        if self.pk is not None and not self._state.adding:
+            raise ValueError("Stock movements are append-only; record a correcting movement.")
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+    def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
+        raise ValueError("Stock movements are append-only; record a correcting movement.")
+
+
+class PurchaseOrderStatus(models.TextChoices):
+    OPEN = "open", _("On order")
+    RECEIVED = "received", _("Received")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class PurchaseOrder(BaseModel):
+    """Stock a manager has ordered; restocking against it closes it."""
+
+    item = models.ForeignKey(
+        InventoryItem, on_delete=models.CASCADE, related_name="purchase_orders"
+    )
+    quantity = models.DecimalField(validators=[MinValueValidator(Decimal("0.001"))], **QUANTITY)
+    supplier = models.CharField(max_length=200, blank=True)
+    status = models.CharField(
+        max_length=10, choices=PurchaseOrderStatus, default=PurchaseOrderStatus.OPEN
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    received_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.item} ({self.status})"
+
+
+class ReorderAlert(BaseModel):
+    """One crossing of an item from above to at-or-below its minimum: one email."""
+
+    item = models.ForeignKey(InventoryItem, on_delete=models.CASCADE, related_name="alerts")
+    stock_at_crossing = models.DecimalField(**QUANTITY)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    # Open until the stock rises above the minimum again; only one open alert per item,
+    # so a second crossing cannot be recorded before the item recovered.
+    is_open = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["item"], condition=Q(is_open=True), name="reorder_alert_one_open_per_item"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Low stock: {self.item}"
+
+
+class LowStockDigest(BaseModel):
+    """The daily digest of a space, sent once per day."""
+
+    makerspace = models.ForeignKey(Makerspace, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    item_count = models.PositiveIntegerField(default=0)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["makerspace", "day"], name="digest_once_per_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Low-stock digest of {self.makerspace} for {self.day}"

@@ -1,0 +1,434 @@
+"""Stock: every change goes through ``stock_change``, which locks the item row, checks,
+writes the ledger movement and the new balance in one transaction."""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from apps.accounts.models import User
+from apps.core.audit import audit_record, diff
+from apps.core.exceptions import ApplicationError, ConflictError
+from apps.core.models import AuditLogEntry
+from apps.inventory.models import (
+    InventoryItem,
+    MovementKind,
+    PurchaseOrder,
+    PurchaseOrderStatus,
+    ReorderAlert,
+    StockMovement,
+)
+from apps.makerspaces.models import Makerspace
+
+Action = AuditLogEntry.Action
+ITEM_FIELDS = (
+    "name",
+    "sku",
+    "category",
+    "unit",
+    "min_stock_level",
+    "reorder_quantity",
+    "location",
+    "supplier",
+    "unit_cost",
+    "is_active",
+)
+
+
+def _insufficient(shortages: list[dict[str, Any]]) -> ApplicationError:
+    names = ", ".join(f"{row['name']} (short {row['short']} {row['unit']})" for row in shortages)
+    return ApplicationError(
+        "INSUFFICIENT_STOCK",
+        f"Not enough in stock: {names}.",
+        details={"items": shortages},
+    )
+
+
+def _shortage(item: InventoryItem, wanted: Decimal) -> dict[str, Any]:
+    return {
+        "item": str(item.pk),
+        "sku": item.sku,
+        "name": item.name,
+        "unit": item.unit,
+        "requested": str(wanted),
+        "available": str(item.current_stock),
+        "short": str(wanted - item.current_stock),
+    }
+
+
+def _apply(
+    item: InventoryItem,
+    *,
+    delta: Decimal,
+    kind: str,
+    acting_user: User | None,
+    reason: str = "",
+    job_id: str = "",
+    project_id: Any = None,
+    reservation_id: Any = None,
+    purchase_order: PurchaseOrder | None = None,
+    unit_cost: Decimal | None = None,
+) -> StockMovement:
+    """Write one movement on an item the caller has locked."""
+    before = item.current_stock
+    after = before + delta
+    if after < 0:
+        raise _insufficient([_shortage(item, -delta)])
+    movement = StockMovement.objects.create(
+        item=item,
+        delta=delta,
+        kind=kind,
+        reason=reason[:300],
+        user=acting_user,
+        job_id=job_id,
+        project_id=project_id,
+        reservation_id=reservation_id,
+        purchase_order=purchase_order,
+        unit_cost=unit_cost,
+        balance_after=after,
+    )
+    item.current_stock = after
+    item.save(update_fields=["current_stock", "updated_at"])
+    _track_low_stock(item, before=before, after=after)
+    return movement
+
+
+def _track_low_stock(item: InventoryItem, *, before: Decimal, after: Decimal) -> None:
+    """One reorder email per fall to the minimum; re-armed once stock is above it again."""
+    level = item.min_stock_level
+    if before > level >= after:
+        _open_alert(item)
+    elif after > level:
+        ReorderAlert.objects.filter(item=item, is_open=True).update(is_open=False)
+
+
+def _open_alert(item: InventoryItem) -> None:
+    from apps.inventory.tasks import send_reorder_alert
+
+    try:
+        with transaction.atomic():
+            alert = ReorderAlert.objects.create(item=item, stock_at_crossing=item.current_stock)
+    except IntegrityError:
+        return  # an alert for this fall is already open
+    alert_id = str(alert.pk)
+    transaction.on_commit(lambda: send_reorder_alert.delay(alert_id))
+
+
+def _lock(item: InventoryItem) -> InventoryItem:
+    return InventoryItem.objects.select_for_update(of=("self",)).get(pk=item.pk)
+
+
+def stock_deduct(
+    *,
+    item: InventoryItem,
+    quantity: Decimal,
+    reason: str,
+    acting_user: User | None,
+    job_id: str = "",
+    project_id: Any = None,
+    reservation_id: Any = None,
+    kind: str = MovementKind.DEDUCT,
+) -> StockMovement:
+    if quantity <= 0:
+        raise ApplicationError(
+            "VALIDATION_ERROR",
+            "The request is not valid; see details.",
+            details={"quantity": ["Must be greater than zero."]},
+        )
+    with transaction.atomic():
+        # Lock the item first so two deductions cannot both pass the stock check.
+        return _apply(
+            _lock(item),
+            delta=-quantity,
+            kind=kind,
+            acting_user=acting_user,
+            reason=reason,
+            job_id=job_id,
+            project_id=project_id,
+            reservation_id=reservation_id,
+        )
+
+
+def stock_restock(
+    *,
+    item: InventoryItem,
+    quantity: Decimal,
+    acting_user: User | None,
+    note: str = "",
+    unit_cost: Decimal | None = None,
+    purchase_order: PurchaseOrder | None = None,
+) -> StockMovement:
+    if quantity <= 0:
+        raise ApplicationError(
+            "VALIDATION_ERROR",
+            "The request is not valid; see details.",
+            details={"quantity": ["Must be greater than zero."]},
+        )
+    with transaction.atomic():
+        item = _lock(item)
+        if purchase_order is not None:
+            purchase_order = PurchaseOrder.objects.select_for_update().get(pk=purchase_order.pk)
+            if purchase_order.item_id != item.pk:
+                raise ApplicationError(
+                    "VALIDATION_ERROR",
+                    "The request is not valid; see details.",
+                    details={"purchase_order": ["This order is for another item."]},
+                )
+            if purchase_order.status != PurchaseOrderStatus.OPEN:
+                raise ConflictError("ORDER_CLOSED", "This purchase order is already closed.")
+            purchase_order.status = PurchaseOrderStatus.RECEIVED
+            purchase_order.received_at = timezone.now()
+            purchase_order.save(update_fields=["status", "received_at", "updated_at"])
+        movement = _apply(
+            item,
+            delta=quantity,
+            kind=MovementKind.RESTOCK,
+            acting_user=acting_user,
+            reason=note,
+            purchase_order=purchase_order,
+            unit_cost=unit_cost,
+        )
+        if unit_cost is not None and unit_cost != item.unit_cost:
+            item.unit_cost = unit_cost
+            item.save(update_fields=["unit_cost", "updated_at"])
+    return movement
+
+
+def stock_adjust(
+    *, item: InventoryItem, new_stock: Decimal, reason: str, acting_user: User | None
+) -> StockMovement | None:
+    """A stock count: records the difference to what was counted, with its reason."""
+    if new_stock < 0:
+        raise ApplicationError(
+            "VALIDATION_ERROR",
+            "The request is not valid; see details.",
+            details={"new_stock": ["A count cannot be negative."]},
+        )
+    if not reason.strip():
+        raise ApplicationError(
+            "VALIDATION_ERROR",
+            "The request is not valid; see details.",
+            details={"reason": ["Say why the count differs."]},
+        )
+    with transaction.atomic():
+        item = _lock(item)
+        delta = new_stock - item.current_stock
+        if delta == 0:
+            return None
+        return _apply(
+            item, delta=delta, kind=MovementKind.ADJUST, acting_user=acting_user, reason=reason
+        )
+
+
+@dataclass(frozen=True)
+class Withdrawal:
+    item: InventoryItem
+    quantity: Decimal
+
+
+def stock_consume_many(
+    *,
+    withdrawals: Iterable[Withdrawal],
+    reason: str,
+    acting_user: User | None,
+    project_id: Any = None,
+    reservation_id: Any = None,
+    kind: str = MovementKind.CONSUME,
+) -> list[StockMovement]:
+    """Take several items at once, all or nothing (a bill of materials, a job's material).
+
+    Items are locked in primary-key order so two such requests cannot deadlock.
+    """
+    wanted: dict[Any, Decimal] = {}
+    for withdrawal in withdrawals:
+        if withdrawal.quantity <= 0:
+            raise ApplicationError(
+                "VALIDATION_ERROR",
+                "The request is not valid; see details.",
+                details={"quantity": ["Every quantity must be greater than zero."]},
+            )
+        wanted[withdrawal.item.pk] = (
+            wanted.get(withdrawal.item.pk, Decimal("0")) + withdrawal.quantity
+        )
+    with transaction.atomic():
+        items = list(
+            InventoryItem.objects.select_for_update(of=("self",))
+            .filter(pk__in=wanted)
+            .order_by("pk")
+        )
+        shortages = [
+            _shortage(item, wanted[item.pk])
+            for item in items
+            if item.current_stock < wanted[item.pk]
+        ]
+        if shortages:
+            raise _insufficient(shortages)
+        return [
+            _apply(
+                item,
+                delta=-wanted[item.pk],
+                kind=kind,
+                acting_user=acting_user,
+                reason=reason,
+                project_id=project_id,
+                reservation_id=reservation_id,
+            )
+            for item in items
+        ]
+
+
+# --- items ----------------------------------------------------------------------------------
+
+
+def item_create(
+    *,
+    makerspace: Makerspace,
+    acting_user: User,
+    opening_stock: Decimal = Decimal("0"),
+    **fields: Any,
+) -> InventoryItem:
+    """Create an item; a starting stock is recorded as the ledger's opening movement."""
+    unknown = set(fields) - set(ITEM_FIELDS)
+    if unknown:
+        raise ValueError(f"Unknown item fields: {sorted(unknown)}")
+    if opening_stock < 0:
+        raise ApplicationError(
+            "VALIDATION_ERROR",
+            "The request is not valid; see details.",
+            details={"current_stock": ["Cannot be negative."]},
+        )
+    try:
+        with transaction.atomic():
+            item = InventoryItem(makerspace=makerspace, **fields)
+            item.full_clean(validate_unique=False)
+            item.save()
+            if opening_stock > 0:
+                _apply(
+                    item,
+                    delta=opening_stock,
+                    kind=MovementKind.OPENING,
+                    acting_user=acting_user,
+                    reason="Opening balance",
+                )
+            audit_record(
+                actor=acting_user,
+                instance=item,
+                action=Action.CREATE,
+                makerspace_id=makerspace.pk,
+                changes={"sku": item.sku, "name": item.name, "opening_stock": opening_stock},
+            )
+    except IntegrityError:
+        raise ApplicationError(
+            "VALIDATION_ERROR",
+            "The request is not valid; see details.",
+            details={
+                "sku": [f"This makerspace already has an item with SKU {fields.get('sku')!r}."]
+            },
+        ) from None
+    return item
+
+
+def item_update(
+    *, item: InventoryItem, acting_user: User, changes: dict[str, Any]
+) -> InventoryItem:
+    """Change an item's details; its stock only ever changes through movements."""
+    unknown = set(changes) - set(ITEM_FIELDS)
+    if unknown:
+        raise ValueError(f"Unknown item fields: {sorted(unknown)}")
+    try:
+        with transaction.atomic():
+            item = _lock(item)
+            changed = diff(item, changes)
+            before_level = item.min_stock_level
+            for field, value in changes.items():
+                setattr(item, field, value)
+            item.full_clean(validate_unique=False)
+            item.save()
+            if changed:
+                audit_record(
+                    actor=acting_user,
+                    instance=item,
+                    action=Action.UPDATE,
+                    makerspace_id=item.makerspace_id,
+                    changes=changed,
+                )
+            if item.min_stock_level != before_level:
+                # A new minimum can make the current stock low (or fine) without a movement.
+                if before_level < item.current_stock <= item.min_stock_level:
+                    _open_alert(item)
+                elif item.current_stock > item.min_stock_level:
+                    ReorderAlert.objects.filter(item=item, is_open=True).update(is_open=False)
+    except IntegrityError:
+        raise ApplicationError(
+            "VALIDATION_ERROR",
+            "The request is not valid; see details.",
+            details={
+                "sku": [f"This makerspace already has an item with SKU {changes.get('sku')!r}."]
+            },
+        ) from None
+    return item
+
+
+def item_delete(*, item: InventoryItem, acting_user: User) -> None:
+    """Items with a ledger are deactivated, not deleted: the ledger stays on record."""
+    with transaction.atomic():
+        item = _lock(item)
+        if item.movements.exists():
+            if item.is_active:
+                item.is_active = False
+                item.save(update_fields=["is_active", "updated_at"])
+        audit_record(
+            actor=acting_user,
+            instance=item,
+            action=Action.DELETE,
+            makerspace_id=item.makerspace_id,
+            changes={"sku": item.sku},
+        )
+        if not item.movements.exists():
+            item.delete()
+
+
+# --- reorder --------------------------------------------------------------------------------
+
+
+def purchase_order_create(
+    *, item: InventoryItem, quantity: Decimal, acting_user: User, supplier: str = ""
+) -> PurchaseOrder:
+    if quantity <= 0:
+        raise ApplicationError(
+            "VALIDATION_ERROR",
+            "The request is not valid; see details.",
+            details={"quantity": ["Must be greater than zero."]},
+        )
+    with transaction.atomic():
+        order = PurchaseOrder.objects.create(
+            item=item, quantity=quantity, supplier=supplier or item.supplier, created_by=acting_user
+        )
+        audit_record(
+            actor=acting_user,
+            instance=order,
+            action=Action.CREATE,
+            makerspace_id=item.makerspace_id,
+            changes={"item": item.sku, "quantity": quantity},
+        )
+    return order
+
+
+def purchase_order_cancel(*, order: PurchaseOrder, acting_user: User) -> PurchaseOrder:
+    with transaction.atomic():
+        order = PurchaseOrder.objects.select_for_update().select_related("item").get(pk=order.pk)
+        if order.status != PurchaseOrderStatus.OPEN:
+            raise ConflictError("ORDER_CLOSED", "This purchase order is already closed.")
+        order.status = PurchaseOrderStatus.CANCELLED
+        order.save(update_fields=["status", "updated_at"])
+        audit_record(
+            actor=acting_user,
+            instance=order,
+            action=Action.UPDATE,
+            makerspace_id=order.item.makerspace_id,
+            changes={"status": [PurchaseOrderStatus.OPEN, PurchaseOrderStatus.CANCELLED]},
+        )
+    return order
