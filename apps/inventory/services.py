@@ -376,18 +376,18 @@ def item_delete(*, item: InventoryItem, acting_user: User) -> None:
     """Items with a ledger are deactivated, not deleted: the ledger stays on record."""
     with transaction.atomic():
         item = _lock(item)
-        if item.movements.exists():
-            if item.is_active:
-                item.is_active = False
-                item.save(update_fields=["is_active", "updated_at"])
+        has_ledger = item.movements.exists()
         audit_record(
             actor=acting_user,
             instance=item,
             action=Action.DELETE,
             makerspace_id=item.makerspace_id,
-            changes={"sku": item.sku},
+            changes={"sku": item.sku, "kept_for_ledger": has_ledger},
         )
-        if not item.movements.exists():
+        if has_ledger:
+            item.is_active = False
+            item.save(update_fields=["is_active", "updated_at"])
+        else:
             item.delete()
 
 
