@@ -16,6 +16,7 @@ import datetime as dt
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import transaction
@@ -27,6 +28,15 @@ from rest_framework.test import APIClient
 from apps.accounts.models import User
 from apps.core.models import AuditLogEntry
 from apps.core.permissions import ALL_PERMISSIONS, ROLE_MATRIX, Role, forget_roles
+from apps.equipment.api import views as equipment_views
+from apps.equipment.models import (
+    BookingRules,
+    Equipment,
+    EquipmentRules,
+    MaintenanceLog,
+    Reservation,
+    WaitlistEntry,
+)
 from apps.makerspaces.api import views
 from apps.makerspaces.api.permissions import HasMakerspacePermission, MakerspaceScopedMixin
 from apps.makerspaces.models import (
@@ -39,6 +49,7 @@ from apps.makerspaces.models import (
 )
 from tests.factories import (
     ClosureFactory,
+    EquipmentFactory,
     InvitationFactory,
     MakerspaceFactory,
     MembershipFactory,
@@ -51,6 +62,7 @@ if TYPE_CHECKING:
     from rest_framework.response import _MonkeyPatchedResponse as Response
 
 SPACE_KWARG = "makerspace_pk"
+KYIV = ZoneInfo("Europe/Kyiv")
 NESTED_PREFIX = f"api/v1/makerspaces/{{{SPACE_KWARG}}}/"
 
 # --- routes, read from the URL conf ---------------------------------------------------
@@ -259,6 +271,12 @@ class SpaceObjects:
     skill: Skill
     closure: Closure
     invitation: Invitation
+    machine: Equipment  # booked, with a log entry, its own rules and a waitlist
+    spare_machine: Equipment  # never booked, so it may be deleted
+    reservation: Reservation  # confirmed, of the member caller where there is one
+    pending_reservation: Reservation  # of the plain member, waiting for approval
+    maintenance_log: MaintenanceLog
+    waitlist_entry: WaitlistEntry
     staff: dict[str, Membership] = field(default_factory=dict)  # caller role → membership
 
     @property
@@ -276,6 +294,15 @@ class SpaceObjects:
             str(self.closure.pk),
             str(self.invitation.pk),
             self.invitation.email,
+            self.machine.name,
+            str(self.machine.pk),
+            self.spare_machine.name,
+            str(self.spare_machine.pk),
+            str(self.reservation.pk),
+            str(self.pending_reservation.pk),
+            str(self.maintenance_log.pk),
+            self.maintenance_log.notes,
+            str(self.waitlist_entry.pk),
         }
         for membership in self.memberships:
             found |= {
@@ -311,6 +338,23 @@ def _space(name: str, slug: str, staff: dict[str, tuple[User, str, str]]) -> Spa
     )
     skill = SkillFactory.create(makerspace=makerspace, slug=f"{slug}-laser", name=f"{name} laser")
     MemberSkillFactory.create(membership=member, skill=skill)
+    machine = EquipmentFactory.create(makerspace=makerspace, name=f"{name} laser cutter")
+    BookingRules.objects.create(makerspace=makerspace)
+    EquipmentRules.objects.create(equipment=machine, max_minutes=240)
+    # Members see only their own bookings, so the one the routes name is the member
+    # caller's (staff see it too); a space without a member caller uses its member's.
+    booker = memberships[MEMBER].user if MEMBER in memberships else member.user
+    start, end = _booking_window(days=1, hour=10)
+    reservation = Reservation.objects.create(
+        makerspace=makerspace,
+        equipment=machine,
+        user=booker,
+        start_time=start,
+        end_time=end,
+        block_end=end,
+        status="confirmed",
+    )
+    pending_start, pending_end = _booking_window(days=1, hour=14)
     return SpaceObjects(
         makerspace=makerspace,
         member=member,
@@ -320,8 +364,37 @@ def _space(name: str, slug: str, staff: dict[str, tuple[User, str, str]]) -> Spa
         invitation=InvitationFactory.create(
             makerspace=makerspace, email=f"{slug}-invitee@example.org"
         ),
+        machine=machine,
+        spare_machine=EquipmentFactory.create(makerspace=makerspace, name=f"{name} bandsaw"),
+        reservation=reservation,
+        pending_reservation=Reservation.objects.create(
+            makerspace=makerspace,
+            equipment=machine,
+            user=member.user,
+            start_time=pending_start,
+            end_time=pending_end,
+            block_end=pending_end,
+            status="pending",
+        ),
+        maintenance_log=MaintenanceLog.objects.create(
+            equipment=machine, kind="routine", notes=f"{name} lens cleaned", performed_at=end
+        ),
+        waitlist_entry=WaitlistEntry.objects.create(
+            makerspace=makerspace,
+            equipment=machine,
+            user=member.user,
+            start_time=start,
+            end_time=end,
+        ),
         staff=memberships,
     )
+
+
+def _booking_window(*, days: int, hour: int) -> tuple[dt.datetime, dt.datetime]:
+    """An hour ``days`` ahead at ``hour`` local time, inside a new space's opening hours."""
+    day = timezone.localdate() + dt.timedelta(days=days)
+    start = dt.datetime.combine(day, dt.time(hour), tzinfo=KYIV)
+    return start, start + dt.timedelta(hours=1)
 
 
 def _build_world() -> World:
@@ -377,6 +450,15 @@ URL_OBJECTS: dict[tuple[Any, ...], Callable[[SpaceObjects], Any]] = {
     (views.SkillViewSet, "slug"): lambda space: space.skill.slug,
     (views.ClosureViewSet, "pk"): lambda space: space.closure.pk,
     (views.SpaceInvitationViewSet, "pk"): lambda space: space.invitation.pk,
+    (equipment_views.EquipmentViewSet, "pk"): lambda space: space.machine.pk,
+    (equipment_views.EquipmentViewSet, "pk", "destroy"): lambda space: space.spare_machine.pk,
+    (equipment_views.ReservationViewSet, "pk"): lambda space: space.reservation.pk,
+    (equipment_views.ReservationViewSet, "pk", "approve"): (
+        lambda space: space.pending_reservation.pk
+    ),
+    (equipment_views.ReservationViewSet, "pk", "reject"): (
+        lambda space: space.pending_reservation.pk
+    ),
 }
 
 
@@ -398,7 +480,8 @@ def url_values(
     return values
 
 
-# Plausible bodies, so that allowed writes reach the service; others send {}.
+# Plausible bodies (query parameters for GET), so that allowed calls reach the service;
+# others send {}.
 BODIES: dict[tuple[str, str], Callable[[SpaceObjects], dict[str, Any]]] = {
     ("PUT", "makerspaces/{pk}"): lambda space: {
         "name": "Renamed Workshop",
@@ -415,7 +498,26 @@ BODIES: dict[tuple[str, str], Callable[[SpaceObjects], dict[str, Any]]] = {
         "date": (timezone.localdate() + dt.timedelta(days=300)).isoformat(),
         "reason": "Winter break",
     },
+    ("PATCH", "booking-rules"): lambda space: {"horizon_days": 30},
+    ("POST", "equipment"): lambda space: {"name": "Resin printer", "type": "sla_printer"},
+    ("GET", "equipment/available"): lambda space: _window_body(days=2, hour=12),
+    ("PUT", "equipment/{pk}"): lambda space: {"name": "Big laser", "type": "laser_cutter"},
+    ("PATCH", "equipment/{pk}"): lambda space: {"location": "Back room"},
+    ("POST", "equipment/{pk}/maintenance"): lambda space: {"kind": "inspection", "notes": "Belt"},
+    ("PATCH", "equipment/{pk}/rules"): lambda space: {"max_minutes": 120},
+    ("POST", "reservations"): lambda space: {
+        "equipment": str(space.machine.pk),
+        **{f"{edge}_time": value for edge, value in _window_body(days=2, hour=12).items()},
+    },
+    ("POST", "reservations/{pk}/cancel"): lambda space: {"reason": "Plans changed"},
+    ("POST", "reservations/{pk}/reject"): lambda space: {"reason": "Needed for a class"},
 }
+
+
+def _window_body(*, days: int, hour: int) -> dict[str, str]:
+    start, end = _booking_window(days=days, hour=hour)
+    return {"start": start.isoformat(), "end": end.isoformat()}
+
 
 WATCHED_MODELS = (
     Makerspace,
@@ -425,6 +527,12 @@ WATCHED_MODELS = (
     Closure,
     Invitation,
     AuditLogEntry,
+    Equipment,
+    Reservation,
+    MaintenanceLog,
+    BookingRules,
+    EquipmentRules,
+    WaitlistEntry,
 )
 
 
@@ -442,7 +550,9 @@ def send(user: User | None, method: str, url: str, body: dict[str, Any] | None) 
         forget_roles(user)
         client.force_authenticate(user=user)
     call = getattr(client, method.lower())
-    if method in ("GET", "HEAD", "OPTIONS"):
+    if method == "GET":
+        return call(url, body or {})
+    if method in ("HEAD", "OPTIONS"):
         return call(url)
     return call(url, body or {}, format="json")
 
@@ -471,6 +581,9 @@ def test_the_matrix_sees_every_makerspace_viewset() -> None:
         views.ClosureViewSet,
         views.SpaceInvitationViewSet,
         views.AuditLogViewSet,
+        equipment_views.EquipmentViewSet,
+        equipment_views.BookingRulesViewSet,
+        equipment_views.ReservationViewSet,
     ):
         assert view in seen, f"{view.__name__} was not found in the URL conf"
     assert len(CASES) > 200
@@ -594,3 +707,52 @@ def test_verify_does_not_tell_a_deactivated_space_from_a_missing_one(world: Worl
     # Then both answers are the same refusal
     assert [answer.status_code for answer in answers] == [403, 403]
     assert answers[0].json() == answers[1].json()
+
+
+RESERVATION_DETAIL_ROUTES = [
+    ("GET", ""),
+    ("POST", "/cancel"),
+    ("POST", "/check-in"),
+    ("POST", "/check-out"),
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("method", "suffix"), RESERVATION_DETAIL_ROUTES)
+@pytest.mark.parametrize(("role", "sees_it"), [(MEMBER, False), (MANAGER, True), (ADMIN, True)])
+def test_a_member_acts_only_on_their_own_reservations(
+    world: World, method: str, suffix: str, role: str, sees_it: bool
+) -> None:
+    # Given a booking of another member of the caller's space
+    others = world.alpha.pending_reservation
+    url = f"/api/v1/makerspaces/{world.alpha.makerspace.pk}/reservations/{others.pk}{suffix}"
+    before = table_rows()
+
+    # When the caller reads it or tries to change it
+    response = send(world.callers[role], method, url, {})
+
+    # Then a member is told it does not exist, and staff reach it
+    if sees_it:
+        assert response.status_code not in (403, 404), response.content[:500]
+        assert response.status_code < 500, response.content[:500]
+    else:
+        assert_error(response, 404, "NOT_FOUND")
+        assert others.user.email not in response.content.decode()
+        assert table_rows() == before
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("role", "shows_form"), [(MEMBER, False), (MANAGER, True)])
+def test_options_of_a_maintenance_log_shows_the_form_only_to_staff(
+    world: World, role: str, shows_form: bool
+) -> None:
+    # Given a machine's maintenance log, which members read and staff add to
+    space = world.alpha
+    url = f"/api/v1/makerspaces/{space.makerspace.pk}/equipment/{space.machine.pk}/maintenance"
+
+    # When a caller asks for the route's description
+    response = send(world.callers[role], "OPTIONS", url, None)
+
+    # Then the POST form is described to staff only
+    assert response.status_code == 200, response.content[:500]
+    assert ("POST" in response.json().get("actions", {})) is shows_form
