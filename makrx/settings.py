@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "apps.makerspaces",
     "apps.equipment",
     "apps.inventory",
+    "apps.projects",
 ]
 
 MIDDLEWARE = [
@@ -245,6 +246,9 @@ SPECTACULAR_SETTINGS = {
         "MembershipStatusEnum": "apps.makerspaces.models.MembershipStatus",
         "InvitationStatusEnum": "apps.makerspaces.models.InvitationStatus",
         "MembershipRoleEnum": "apps.makerspaces.models.MembershipRole",
+        "ProjectStatusEnum": "apps.projects.models.ProjectStatus",
+        "ProjectPrivacyEnum": "apps.projects.models.ProjectPrivacy",
+        "CollaboratorRoleEnum": "apps.projects.models.CollaboratorRole",
     },
     # Swagger UI is served from our own static files: the network may be closed.
     "SWAGGER_UI_DIST": "SIDECAR",

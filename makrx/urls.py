@@ -14,6 +14,7 @@ api_v1 = [
     path("", include("apps.makerspaces.api.urls")),
     path("", include("apps.equipment.api.urls")),
     path("", include("apps.inventory.api.urls")),
+    path("", include("apps.projects.api.urls")),
 ]
 
 urlpatterns = [
@@ -22,7 +23,10 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("apps.accounts.urls")),
     path("spaces/", include("apps.makerspaces.urls")),
+    path("bookings/feeds/", include("apps.equipment.feed_urls")),
     path("bookings/", include("apps.equipment.urls")),
+    path("inventory/", include("apps.inventory.urls")),
+    path("projects/", include("apps.projects.urls")),
     path("oidc/", include("mozilla_django_oidc.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include(api_v1)),

@@ -269,3 +269,16 @@ class WaitlistEntry(BaseModel):
 
     def __str__(self) -> str:
         return f"{self.user} waits for {self.equipment} {self.start_time:%Y-%m-%d %H:%M}"
+
+
+class MemberCalendarFeed(BaseModel):
+    """The secret of a member's iCalendar feed of their own bookings; resetting it
+    replaces the token, so an old subscription URL stops working."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="calendar_feed"
+    )
+    token = models.CharField(max_length=48, unique=True, default=secrets.token_urlsafe)
+
+    def __str__(self) -> str:
+        return f"Calendar feed of {self.user}"

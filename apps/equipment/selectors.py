@@ -31,7 +31,10 @@ from apps.equipment.models import (
     EquipmentStatus,
     Reservation,
     ReservationStatus,
+    WaitlistEntry,
+    WaitlistStatus,
 )
+from apps.equipment.rules import EffectiveRules
 from apps.makerspaces.hours import opening_windows
 from apps.makerspaces.models import Makerspace, MembershipStatus, MemberSkill, Skill
 
@@ -42,6 +45,8 @@ USED_STATUSES = (
     ReservationStatus.ACTIVE,
     ReservationStatus.COMPLETED,
 )
+# A machine in use now is still bookable for later; these are not.
+OUT_OF_SERVICE = (EquipmentStatus.MAINTENANCE, EquipmentStatus.OFFLINE)
 
 
 def overlapping(start: datetime, end: datetime) -> Q:
@@ -53,12 +58,14 @@ def _next_available_time(now: datetime) -> Any:
     """The first moment from now not covered by a holding reservation of the machine.
 
     It is now, if nothing holds the machine now; otherwise the earliest end of a
-    holding reservation that no other holding reservation covers.
+    holding reservation that no other holding reservation covers. None for a machine
+    out of service.
     """
     holding = Reservation.objects.filter(
         equipment=OuterRef("pk"), status__in=HOLDING_STATUSES, block_end__gt=now
     )
-    covered_now = holding.filter(start_time__lte=now)
+    # A session checked in early holds the machine before its booked start.
+    covered_now = holding.filter(Q(start_time__lte=now) | Q(status=ReservationStatus.ACTIVE))
     uncovered_ends = holding.filter(
         ~Exists(
             Reservation.objects.filter(
@@ -70,7 +77,7 @@ def _next_available_time(now: datetime) -> Any:
         )
     ).order_by("block_end")
     return Case(
-        When(~Q(status=EquipmentStatus.AVAILABLE), then=Value(None)),
+        When(status__in=OUT_OF_SERVICE, then=Value(None)),
         When(~Exists(covered_now), then=Value(now)),
         default=Subquery(uncovered_ends.values("block_end")[:1]),
         output_field=DateTimeField(),
@@ -114,7 +121,9 @@ def open_seconds(makerspace: Makerspace, since: datetime, until: datetime) -> fl
         ):
             start, end = max(opens, since), min(closes, until)
             if end > start:
-                total += (end - start).total_seconds()
+                # Timestamps, not datetime subtraction: two times of one zone subtract
+                # as wall clocks, which is an hour off on the days the clocks change.
+                total += end.timestamp() - start.timestamp()
         day += timedelta(days=1)
     return total
 
@@ -176,7 +185,7 @@ def bookable_equipment(
     )
     return (
         equipment_of_space(makerspace)
-        .filter(status=EquipmentStatus.AVAILABLE)
+        .exclude(status__in=OUT_OF_SERVICE)
         .exclude(lacks_a_skill)
         .exclude(slot_taken)
     )
@@ -203,4 +212,90 @@ def missing_skill_slugs(*, equipment: Equipment, user: User) -> list[str]:
         equipment.skill_requirements.exclude(pk__in=held.values("skill")).values_list(
             "slug", flat=True
         )
+    )
+
+
+# --- a member's own bookings and waitlist entries (the "my bookings" page) ---------------
+
+
+def _current_or_upcoming(now: datetime) -> Q:
+    """Bookings still ahead of the member: a running session until it is checked out."""
+    return Q(status=ReservationStatus.ACTIVE) | Q(
+        status__in=(ReservationStatus.PENDING, ReservationStatus.CONFIRMED),
+        end_time__gt=now,
+    )
+
+
+def upcoming_reservations_of_user(user: User, *, now: datetime | None = None) -> list[Reservation]:
+    """The member's current and upcoming bookings across spaces, soonest first, each
+    with ``may_cancel``, ``may_check_in`` and ``may_check_out`` as the services decide."""
+    now = now or timezone.now()
+    reservations: list[Reservation] = list(
+        Reservation.objects.filter(user=user)
+        .filter(_current_or_upcoming(now))
+        .select_related("equipment", "makerspace")
+        .annotate(
+            # The machine's override, else the space's rule, else the default: one
+            # query for the whole list instead of rules_for() per row.
+            check_in_grace_minutes=Coalesce(
+                F("equipment__rules_override__check_in_grace_minutes"),
+                F("makerspace__booking_rules__check_in_grace_minutes"),
+                Value(EffectiveRules().check_in_grace_minutes),
+            )
+        )
+        .order_by("start_time")
+    )
+    for reservation in reservations:
+        grace = timedelta(minutes=reservation.check_in_grace_minutes)  # type: ignore[attr-defined]
+        reservation.may_cancel = (  # type: ignore[attr-defined]
+            reservation.status in (ReservationStatus.PENDING, ReservationStatus.CONFIRMED)
+            and reservation.start_time > now
+        )
+        reservation.may_check_in = (  # type: ignore[attr-defined]
+            reservation.status == ReservationStatus.CONFIRMED
+            and reservation.start_time - grace
+            <= now
+            <= min(reservation.start_time + grace, reservation.end_time)
+        )
+        reservation.may_check_out = reservation.status == ReservationStatus.ACTIVE  # type: ignore[attr-defined]
+    return reservations
+
+
+def past_reservations_of_user(user: User, *, now: datetime | None = None) -> QuerySet[Reservation]:
+    """Everything else the member booked, latest first."""
+    return (
+        Reservation.objects.filter(user=user)
+        .exclude(_current_or_upcoming(now or timezone.now()))
+        .select_related("equipment", "makerspace")
+        .order_by("-start_time")
+    )
+
+
+def reservation_of_user(user: User, reservation_id: Any) -> Reservation | None:
+    """One of the member's own bookings; None (a 404) for anyone else's."""
+    return (
+        Reservation.objects.filter(user=user, pk=reservation_id)
+        .select_related("equipment", "makerspace")
+        .first()
+    )
+
+
+def open_waitlist_entries_of_user(user: User) -> QuerySet[WaitlistEntry]:
+    """Entries still waiting or offered for a slot that has not begun, soonest first."""
+    return (
+        WaitlistEntry.objects.filter(
+            user=user,
+            status__in=(WaitlistStatus.WAITING, WaitlistStatus.OFFERED),
+            start_time__gt=timezone.now(),
+        )
+        .select_related("equipment", "makerspace")
+        .order_by("start_time")
+    )
+
+
+def waitlist_entry_of_user(user: User, entry_id: Any) -> WaitlistEntry | None:
+    return (
+        WaitlistEntry.objects.filter(user=user, pk=entry_id)
+        .select_related("equipment", "makerspace")
+        .first()
     )

@@ -5,9 +5,11 @@ import csv
 import io
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, cast
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Field
 
 from apps.accounts.models import User
 from apps.core.exceptions import ApplicationError
@@ -32,12 +34,23 @@ DECIMALS = ("current_stock", "min_stock_level", "reorder_quantity", "unit_cost")
 MAX_ROWS = 5000
 
 
+# A cell starting with one of these is run as a formula by spreadsheet programs.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _safe_cell(value: Any) -> Any:
+    """Text that a spreadsheet would evaluate is prefixed with an apostrophe."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
 def export_csv(items: Any) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(COLUMNS)
     for item in items:
-        writer.writerow([getattr(item, column) for column in COLUMNS])
+        writer.writerow([_safe_cell(getattr(item, column)) for column in COLUMNS])
     return buffer.getvalue()
 
 
@@ -69,6 +82,8 @@ def _parse_row(number: int, row: dict[str, str]) -> tuple[dict[str, Any], dict[s
     errors: dict[str, list[str]] = {}
     for column in COLUMNS:
         raw = (row.get(column) or "").strip()
+        if raw.startswith("'") and raw[1:].startswith(FORMULA_START):
+            raw = raw[1:]  # undo the export's guard, so an export imports back unchanged
         if column in REQUIRED and not raw:
             errors[column] = ["Required."]
             continue
@@ -78,6 +93,9 @@ def _parse_row(number: int, row: dict[str, str]) -> tuple[dict[str, Any], dict[s
             try:
                 value = Decimal(raw)
             except InvalidOperation:
+                errors[column] = [f"{raw!r} is not a number."]
+                continue
+            if not value.is_finite():
                 errors[column] = [f"{raw!r} is not a number."]
                 continue
             if value < 0:
@@ -91,8 +109,15 @@ def _parse_row(number: int, row: dict[str, str]) -> tuple[dict[str, Any], dict[s
                 values[column] = raw
         elif raw or column in REQUIRED:
             values[column] = raw
-    if len(values.get("sku", "")) > 64:
-        errors["sku"] = ["At most 64 characters."]
+    # The model's own limits (digits, decimal places, lengths), so a row the dry run
+    # passes cannot fail when written.
+    for column, value in values.items():
+        if column in errors:
+            continue
+        try:
+            cast("Field[Any, Any]", InventoryItem._meta.get_field(column)).run_validators(value)
+        except ValidationError as exc:
+            errors[column] = list(exc.messages)
     return values, errors
 
 

@@ -303,7 +303,9 @@ def item_create(
     try:
         with transaction.atomic():
             item = InventoryItem(makerspace=makerspace, **fields)
-            item.full_clean(validate_unique=False)
+            # Uniqueness is left to the database, whose refusal below names the SKU field
+            # (and holds when two requests race).
+            item.full_clean(validate_unique=False, validate_constraints=False)
             item.save()
             if opening_stock > 0:
                 _apply(
@@ -345,7 +347,7 @@ def item_update(
             before_level = item.min_stock_level
             for field, value in changes.items():
                 setattr(item, field, value)
-            item.full_clean(validate_unique=False)
+            item.full_clean(validate_unique=False, validate_constraints=False)
             item.save()
             if changed:
                 audit_record(

@@ -1,6 +1,8 @@
 """Reorder emails. Each one is claimed before it is sent, so a job that runs twice
 (a retry, a redelivery) still sends one email."""
 
+from typing import Any
+
 from celery import shared_task
 from django.conf import settings
 from django.core.mail import send_mail
@@ -8,7 +10,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 
-def _staff_emails(makerspace_id: object) -> list[str]:
+def _staff_emails(makerspace_id: Any) -> list[str]:
     from apps.core.permissions import STAFF_ROLES
     from apps.makerspaces.models import Membership, MembershipStatus
 
@@ -59,7 +61,7 @@ def send_low_stock_digests() -> int:
         .select_related("makerspace")
         .order_by("makerspace_id", "name")
     )
-    by_space: dict[object, list[InventoryItem]] = {}
+    by_space: dict[Any, list[InventoryItem]] = {}
     for item in low:
         by_space.setdefault(item.makerspace_id, []).append(item)
     sent = 0

@@ -37,7 +37,7 @@ from apps.makerspaces.models import (
 )
 
 AUDIT_HISTORY_LENGTH = 10
-SKILL_CHANGEABLE_FIELDS = ("name", "description", "validity_days")
+SKILL_CHANGEABLE_FIELDS = ("name", "description", "validity_days", "renews_on_use")
 
 
 def _current_grants(prefix: str = "") -> Q:
@@ -52,7 +52,7 @@ def _current_grants(prefix: str = "") -> Q:
 class SkillForm(forms.ModelForm):
     class Meta:
         model = Skill
-        fields = ("makerspace", "slug", "name", "description", "validity_days")
+        fields = ("makerspace", "slug", "name", "description", "validity_days", "renews_on_use")
 
     def clean_slug(self) -> str:
         slug: str = self.cleaned_data["slug"]
@@ -598,7 +598,7 @@ class SkillAdmin(MakerspaceScopedAdmin):
     search_fields = ("name", "slug")
     list_select_related = ("makerspace",)
     ordering = ("makerspace__name", "name")
-    fields = ("makerspace", "slug", "name", "description", "validity_days")
+    fields = ("makerspace", "slug", "name", "description", "validity_days", "renews_on_use")
     inlines = (MemberSkillInline,)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Skill]:
@@ -626,6 +626,7 @@ class SkillAdmin(MakerspaceScopedAdmin):
             name=data["name"],
             description=data.get("description", ""),
             validity_days=data.get("validity_days"),
+            renews_on_use=data.get("renews_on_use", False),
             acting_user=acting_user(request),
         )
 

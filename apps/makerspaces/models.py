@@ -187,6 +187,14 @@ class Skill(BaseModel):
         blank=True,
         help_text=_("Default expiry of a new grant; empty means it never expires."),
     )
+    renews_on_use = models.BooleanField(
+        _("renews on use"),
+        default=False,
+        help_text=_(
+            "Each session on a machine needing this skill extends the member's grant "
+            "by the validity again."
+        ),
+    )
 
     class Meta:
         ordering = ["makerspace", "name"]
@@ -228,3 +236,22 @@ class MemberSkill(BaseModel):
     @property
     def is_current(self) -> bool:
         return self.expires_at is None or self.expires_at > timezone.now()
+
+
+class SkillInstructor(BaseModel):
+    """A member the space trusts to certify others in one skill."""
+
+    skill = models.ForeignKey(Skill, on_delete=models.CASCADE, related_name="instructors")
+    membership = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="instructs")
+    appointed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["skill__name"]
+        constraints = [
+            models.UniqueConstraint(fields=["skill", "membership"], name="skill_instructor_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.membership.user} instructs {self.skill}"

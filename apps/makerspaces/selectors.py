@@ -6,8 +6,10 @@ from zoneinfo import ZoneInfo
 
 from django.db.models import (
     Case,
+    Exists,
     F,
     FloatField,
+    OuterRef,
     Prefetch,
     Q,
     QuerySet,
@@ -27,6 +29,7 @@ from apps.makerspaces.models import (
     MembershipStatus,
     MemberSkill,
     Skill,
+    SkillInstructor,
 )
 
 EARTH_RADIUS_KM = 6371.0088
@@ -186,4 +189,15 @@ def invitations_of_space(makerspace: Makerspace) -> QuerySet[Invitation]:
         )
         .select_related("invited_by")
         .order_by("-created_at")
+    )
+
+
+def instructors_of_skill(skill: Skill) -> QuerySet[SkillInstructor]:
+    """Members who may grant ``skill`` now (active, holding it themselves), by name."""
+    holds_it = MemberSkill.objects.current().filter(membership=OuterRef("membership"), skill=skill)
+    return (
+        SkillInstructor.objects.filter(skill=skill, membership__status=MembershipStatus.ACTIVE)
+        .filter(Exists(holds_it))
+        .select_related("membership__user")
+        .order_by("membership__user__name", "pk")
     )

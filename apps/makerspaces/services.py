@@ -28,6 +28,7 @@ from apps.makerspaces.models import (
     MembershipStatus,
     MemberSkill,
     Skill,
+    SkillInstructor,
 )
 
 Action = AuditLogEntry.Action
@@ -445,6 +446,7 @@ def skill_create(
     acting_user: User,
     description: str = "",
     validity_days: int | None = None,
+    renews_on_use: bool = False,
 ) -> Skill:
     try:
         with transaction.atomic():
@@ -454,6 +456,7 @@ def skill_create(
                 name=name,
                 description=description,
                 validity_days=validity_days,
+                renews_on_use=renews_on_use,
             )
             audit_record(
                 actor=acting_user,
@@ -508,13 +511,24 @@ def skill_grant(
     acting_user: User,
     expires_at: datetime | None = None,
 ) -> MemberSkill:
-    """Grant (or renew) a skill. Without ``expires_at`` the skill's validity applies."""
+    """Grant (or renew) a skill. Without ``expires_at`` the skill's validity applies.
+
+    Staff with ``skills.grant`` grant any skill; an instructor of ``skill`` grants
+    that one skill to other members of the space.
+    """
     if skill.makerspace_id != membership.makerspace_id:
         raise ApplicationError(
             "VALIDATION_ERROR",
             "The request is not valid; see details.",
             details={"skill": ["This skill belongs to another makerspace."]},
         )
+    if not has_makerspace_permission(acting_user, membership.makerspace_id, "skills.grant"):
+        if not is_skill_instructor(user=acting_user, skill=skill):
+            raise _permission_denied(
+                f"Only the space's staff or an instructor of {skill.name} can grant it."
+            )
+        if membership.user_id == acting_user.pk:
+            raise _permission_denied("Instructors cannot certify themselves; ask the staff.")
     now = timezone.now()
     if expires_at is None and skill.validity_days:
         expires_at = now + timedelta(days=skill.validity_days)
@@ -618,3 +632,144 @@ def makerspace_reactivate(*, makerspace: Makerspace, acting_user: User) -> Maker
                 changes={"is_active": [False, True]},
             )
     return makerspace
+
+
+# --- instructors and renewal on use ---------------------------------------------------
+
+
+def is_skill_instructor(*, user: User, skill: Skill) -> bool:
+    """Whether ``user`` may certify others in ``skill``: an active member the space
+    marked as its instructor who still holds the skill themselves, so a lapsed
+    certificate cannot be passed on."""
+    if not user.is_authenticated:
+        return False
+    return (
+        SkillInstructor.objects.filter(
+            skill=skill,
+            membership__user=user,
+            membership__status=MembershipStatus.ACTIVE,
+        ).exists()
+        and MemberSkill.objects.current()
+        .filter(skill=skill, membership__user=user, membership__status=MembershipStatus.ACTIVE)
+        .exists()
+    )
+
+
+def skill_instructor_set(
+    *, membership: Membership, skill: Skill, is_instructor: bool, acting_user: User
+) -> SkillInstructor | None:
+    """Mark (or unmark) a member as an instructor of ``skill``; idempotent either way.
+
+    An instructor must be an active member holding the skill now.
+    """
+    if skill.makerspace_id != membership.makerspace_id:
+        raise ApplicationError(
+            "VALIDATION_ERROR",
+            "The request is not valid; see details.",
+            details={"membership": ["This member belongs to another makerspace."]},
+        )
+    if not has_makerspace_permission(acting_user, skill.makerspace_id, "skills.manage"):
+        raise _permission_denied("Only the space's staff choose instructors.")
+    with transaction.atomic():
+        # The membership's lock orders this against a concurrent removal or revoke.
+        membership = Membership.objects.select_for_update().get(pk=membership.pk)
+        current = SkillInstructor.objects.filter(skill=skill, membership=membership).first()
+        if not is_instructor:
+            if current is not None:
+                audit_record(
+                    actor=acting_user,
+                    instance=current,
+                    action=Action.REVOKE,
+                    makerspace_id=skill.makerspace_id,
+                    changes={
+                        "instructor": [True, False],
+                        "skill": skill.slug,
+                        "user": membership.user.email,
+                    },
+                )
+                current.delete()
+            return None
+        if current is not None:
+            return current
+        if membership.status != MembershipStatus.ACTIVE:
+            raise ApplicationError(
+                "VALIDATION_ERROR",
+                "The request is not valid; see details.",
+                details={"membership": ["Only an active member can be an instructor."]},
+            )
+        if not MemberSkill.objects.current().filter(membership=membership, skill=skill).exists():
+            raise ApplicationError(
+                "VALIDATION_ERROR",
+                "The request is not valid; see details.",
+                details={
+                    "membership": [f"Grant {skill.name} to this member before they teach it."]
+                },
+            )
+        instructor = SkillInstructor.objects.create(
+            skill=skill, membership=membership, appointed_by=acting_user
+        )
+        audit_record(
+            actor=acting_user,
+            instance=instructor,
+            action=Action.GRANT,
+            makerspace_id=skill.makerspace_id,
+            changes={
+                "instructor": [False, True],
+                "skill": skill.slug,
+                "user": membership.user.email,
+            },
+        )
+    return instructor
+
+
+def skills_renew_on_use(
+    *,
+    user: User,
+    makerspace: Makerspace,
+    skill_ids: list[Any],
+    acting_user: User | None = None,
+) -> list[MemberSkill]:
+    """Using a machine renews the user's current grants of its skills that renew on use:
+    each runs until now + the skill's validity again. A grant that already runs longer
+    (or never expires) is left alone, and an expired one is not revived by use."""
+    now = timezone.now()
+    renewed = []
+    with transaction.atomic():
+        grants = (
+            MemberSkill.objects.current()
+            .select_for_update(of=("self",))
+            .filter(
+                membership__user=user,
+                membership__makerspace=makerspace,
+                membership__status=MembershipStatus.ACTIVE,
+                skill_id__in=skill_ids,
+                skill__renews_on_use=True,
+                skill__validity_days__gt=0,
+                expires_at__isnull=False,
+            )
+            .select_related("skill")
+            .order_by("pk")
+        )
+        for grant in grants:
+            assert grant.skill.validity_days is not None
+            assert grant.expires_at is not None
+            new_expiry = now + timedelta(days=grant.skill.validity_days)
+            if grant.expires_at >= new_expiry:
+                continue
+            old_expiry = grant.expires_at
+            grant.expires_at = new_expiry
+            grant.save(update_fields=["expires_at", "updated_at"])
+            audit_record(
+                actor=acting_user,
+                instance=grant,
+                action=Action.UPDATE,
+                makerspace_id=makerspace.pk,
+                changes={
+                    "skill": grant.skill.slug,
+                    "user": user.email,
+                    "expires_at": [old_expiry, new_expiry],
+                    "renewed_on_use": True,
+                },
+            )
+            renewed.append(grant)
+    return renewed

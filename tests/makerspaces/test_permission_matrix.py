@@ -15,6 +15,7 @@ space with the objects of the other space in the URL (foreign objects).
 import datetime as dt
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -37,6 +38,9 @@ from apps.equipment.models import (
     Reservation,
     WaitlistEntry,
 )
+from apps.inventory.api import views as inventory_views
+from apps.inventory.models import InventoryItem, PurchaseOrder, StockMovement
+from apps.inventory.services import item_create, purchase_order_create
 from apps.makerspaces.api import views
 from apps.makerspaces.api.permissions import HasMakerspacePermission, MakerspaceScopedMixin
 from apps.makerspaces.models import (
@@ -46,6 +50,15 @@ from apps.makerspaces.models import (
     Membership,
     MemberSkill,
     Skill,
+)
+from apps.projects import services as project_services
+from apps.projects.api import views as project_views
+from apps.projects.models import (
+    BomLine,
+    Project,
+    ProjectCollaborator,
+    ProjectReservation,
+    ProjectTag,
 )
 from tests.factories import (
     ClosureFactory,
@@ -277,6 +290,11 @@ class SpaceObjects:
     pending_reservation: Reservation  # of the plain member, waiting for approval
     maintenance_log: MaintenanceLog
     waitlist_entry: WaitlistEntry
+    project: Project
+    collaborator: ProjectCollaborator
+    bom_line: BomLine
+    spare_material: InventoryItem
+    purchase_order: PurchaseOrder
     staff: dict[str, Membership] = field(default_factory=dict)  # caller role → membership
 
     @property
@@ -303,6 +321,13 @@ class SpaceObjects:
             str(self.maintenance_log.pk),
             self.maintenance_log.notes,
             str(self.waitlist_entry.pk),
+            self.project.name,
+            str(self.project.pk),
+            str(self.collaborator.pk),
+            str(self.bom_line.pk),
+            str(self.spare_material.pk),
+            self.spare_material.name,
+            str(self.purchase_order.pk),
         }
         for membership in self.memberships:
             found |= {
@@ -355,7 +380,51 @@ def _space(name: str, slug: str, staff: dict[str, tuple[User, str, str]]) -> Spa
         status="confirmed",
     )
     pending_start, pending_end = _booking_window(days=1, hour=14)
+    pending_reservation = Reservation.objects.create(
+        makerspace=makerspace,
+        equipment=machine,
+        user=member.user,
+        start_time=pending_start,
+        end_time=pending_end,
+        block_end=pending_end,
+        status="pending",
+    )
+    project = project_services.project_create(
+        makerspace=makerspace, owner=booker, name=f"{name} lamp", acting_user=booker
+    )
+    partner = member.user if member.user != booker else memberships[ADMIN].user
+    collaborator = project_services.collaborator_add(
+        project=project, user=partner, role="viewer", acting_user=booker
+    )
+    material = item_create(
+        makerspace=makerspace,
+        acting_user=booker,
+        opening_stock=Decimal("10"),
+        name=f"{name} plywood",
+        sku=f"{slug}-ply",
+    )
+    spare_material = item_create(
+        makerspace=makerspace,
+        acting_user=booker,
+        opening_stock=Decimal("10"),
+        name=f"{name} filament",
+        sku=f"{slug}-pla",
+    )
+    bom_line = project_services.bom_line_add(
+        project=project, item=material, quantity=Decimal("2"), acting_user=booker
+    )
+    project_services.project_reservation_link(
+        project=project, reservation=reservation, acting_user=booker
+    )
+    purchase_order = purchase_order_create(
+        item=spare_material, quantity=Decimal("5"), acting_user=booker
+    )
     return SpaceObjects(
+        purchase_order=purchase_order,
+        project=project,
+        collaborator=collaborator,
+        bom_line=bom_line,
+        spare_material=spare_material,
         makerspace=makerspace,
         member=member,
         applicant=applicant,
@@ -367,15 +436,7 @@ def _space(name: str, slug: str, staff: dict[str, tuple[User, str, str]]) -> Spa
         machine=machine,
         spare_machine=EquipmentFactory.create(makerspace=makerspace, name=f"{name} bandsaw"),
         reservation=reservation,
-        pending_reservation=Reservation.objects.create(
-            makerspace=makerspace,
-            equipment=machine,
-            user=member.user,
-            start_time=pending_start,
-            end_time=pending_end,
-            block_end=pending_end,
-            status="pending",
-        ),
+        pending_reservation=pending_reservation,
         maintenance_log=MaintenanceLog.objects.create(
             equipment=machine, kind="routine", notes=f"{name} lens cleaned", performed_at=end
         ),
@@ -443,6 +504,15 @@ def world(django_db_setup: None, django_db_blocker: Any) -> Iterator[World]:
 # URL arguments other than the space, filled from the target space's objects:
 # (view, argument) or, where one action needs another object, (view, argument, action).
 URL_OBJECTS: dict[tuple[Any, ...], Callable[[SpaceObjects], Any]] = {
+    (project_views.ProjectViewSet, "pk"): lambda space: space.project.pk,
+    (inventory_views.InventoryViewSet, "pk"): lambda space: space.spare_material.pk,
+    (inventory_views.PurchaseOrderViewSet, "pk"): lambda space: space.purchase_order.pk,
+    (project_views.CollaboratorViewSet, "project_pk"): lambda space: space.project.pk,
+    (project_views.CollaboratorViewSet, "pk"): lambda space: space.collaborator.pk,
+    (project_views.BomLineViewSet, "project_pk"): lambda space: space.project.pk,
+    (project_views.BomLineViewSet, "pk"): lambda space: space.bom_line.pk,
+    (project_views.ProjectReservationViewSet, "project_pk"): lambda space: space.project.pk,
+    (project_views.ProjectReservationViewSet, "pk"): lambda space: space.reservation.pk,
     (views.MakerspaceViewSet, "pk"): lambda space: space.makerspace.pk,
     (views.MemberViewSet, "pk"): lambda space: space.member.pk,
     (views.MemberViewSet, "pk", "approve"): lambda space: space.applicant.pk,
@@ -483,6 +553,31 @@ def url_values(
 # Plausible bodies (query parameters for GET), so that allowed calls reach the service;
 # others send {}.
 BODIES: dict[tuple[str, str], Callable[[SpaceObjects], dict[str, Any]]] = {
+    ("POST", "projects"): lambda space: {"name": "Bird house", "tags": ["wood"]},
+    ("POST", "inventory"): lambda space: {"name": "Birch dowel", "sku": "DOWEL-6", "unit": "pcs"},
+    ("PATCH", "inventory/{pk}"): lambda space: {"location": "Shelf B"},
+    ("POST", "inventory/{pk}/deduct"): lambda space: {"quantity": "1", "reason": "Test cut"},
+    ("POST", "inventory/{pk}/restock"): lambda space: {"quantity": "5", "note": "Delivery"},
+    ("POST", "inventory/{pk}/adjust"): lambda space: {"new_stock": "8", "reason": "Count"},
+    ("POST", "purchase-orders"): lambda space: {
+        "item": str(space.spare_material.pk),
+        "quantity": "3",
+    },
+    ("PATCH", "projects/{pk}"): lambda space: {"description": "With a dimmer"},
+    ("POST", "projects/{project_pk}/collaborators"): lambda space: {
+        "email": space.staff[ADMIN].user.email,
+        "role": "editor",
+    },
+    ("PATCH", "projects/{project_pk}/collaborators/{pk}"): lambda space: {"role": "editor"},
+    ("POST", "projects/{project_pk}/bom"): lambda space: {
+        "item": str(space.spare_material.pk),
+        "quantity": "1.5",
+    },
+    ("PATCH", "projects/{project_pk}/bom/{pk}"): lambda space: {"quantity": "3"},
+    ("POST", "projects/{project_pk}/bom/consume"): lambda space: {"multiplier": 1},
+    ("POST", "projects/{project_pk}/reservations"): lambda space: {
+        "reservation": str(space.pending_reservation.pk)
+    },
     ("PUT", "makerspaces/{pk}"): lambda space: {
         "name": "Renamed Workshop",
         "description": "Now with a bigger laser.",
@@ -533,6 +628,14 @@ WATCHED_MODELS = (
     BookingRules,
     EquipmentRules,
     WaitlistEntry,
+    Project,
+    ProjectCollaborator,
+    ProjectTag,
+    BomLine,
+    ProjectReservation,
+    InventoryItem,
+    StockMovement,
+    PurchaseOrder,
 )
 
 

@@ -3,6 +3,7 @@ from typing import Any
 from rest_framework import serializers
 
 from apps.core.api.serializers import StrictFieldsMixin
+from apps.equipment.feeds import equipment_feed_url
 from apps.equipment.models import (
     BookingRules,
     Equipment,
@@ -14,6 +15,7 @@ from apps.equipment.models import (
     Reservation,
 )
 from apps.equipment.rules import RULE_NAMES
+from apps.equipment.services.recurring import MAX_OCCURRENCES
 
 
 class MaintenanceScheduleSerializer(serializers.Serializer):
@@ -42,6 +44,9 @@ class EquipmentSerializer(StrictFieldsMixin, serializers.ModelSerializer):
     hourly_rate = serializers.DecimalField(
         max_digits=10, decimal_places=2, min_value=0, required=False
     )
+    calendar_url = serializers.SerializerMethodField(
+        help_text="iCalendar feed of the machine's bookings (times only, no names)."
+    )
 
     class Meta:
         model = Equipment
@@ -62,6 +67,7 @@ class EquipmentSerializer(StrictFieldsMixin, serializers.ModelSerializer):
             "is_available",
             "next_available_time",
             "utilization_rate",
+            "calendar_url",
             "created_at",
             "updated_at",
         ]
@@ -77,6 +83,9 @@ class EquipmentSerializer(StrictFieldsMixin, serializers.ModelSerializer):
             data["is_available"] = None
             data["next_available_time"] = None
         return data
+
+    def get_calendar_url(self, instance: Equipment) -> str:
+        return equipment_feed_url(instance)
 
     def get_utilization_rate(self, instance: Equipment) -> float | None:
         """Booked or used hours over open hours in the last 30 days (0–1)."""
@@ -196,3 +205,92 @@ class ReasonSerializer(StrictFieldsMixin, serializers.Serializer):
 
 class CheckOutSerializer(StrictFieldsMixin, serializers.Serializer):
     notes = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
+
+
+# --- recurring bookings -------------------------------------------------------------------
+
+
+class RecurringWindowSerializer(StrictFieldsMixin, serializers.Serializer):
+    equipment = serializers.UUIDField()
+    start_time = serializers.DateTimeField(help_text="Start of the first week's booking.")
+    end_time = serializers.DateTimeField(help_text="End of the first week's booking.")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs["end_time"] <= attrs["start_time"]:
+            raise serializers.ValidationError({"end_time": ["Must be after start_time."]})
+        return attrs
+
+
+class RecurringPreviewInputSerializer(RecurringWindowSerializer):
+    until = serializers.DateField(
+        required=False,
+        help_text="Last day (local) a week may fall on. Without until or count: the horizon.",
+    )
+    count = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=MAX_OCCURRENCES,
+        help_text="How many weeks, the first included. Never past the booking horizon.",
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        attrs = super().validate(attrs)
+        if "until" in attrs and "count" in attrs:
+            raise serializers.ValidationError({"until": ["Give until or count, not both."]})
+        return attrs
+
+
+class RecurringBookInputSerializer(RecurringWindowSerializer):
+    occurrences = serializers.ListField(
+        child=serializers.DateTimeField(),
+        min_length=1,
+        max_length=MAX_OCCURRENCES,
+        help_text="Start times of the weeks to book, as the preview listed them.",
+    )
+    notes = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
+
+
+class OccurrenceReasonSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+    details = serializers.DictField()
+
+
+class OccurrenceSerializer(serializers.Serializer):
+    start_time = serializers.DateTimeField()
+    end_time = serializers.DateTimeField()
+    ok = serializers.BooleanField(help_text="Whether this week can be booked.")
+    reason = OccurrenceReasonSerializer(
+        allow_null=True, help_text="Why not: the error a booking of this week would get."
+    )
+
+
+class RecurringPreviewSerializer(serializers.Serializer):
+    equipment = serializers.UUIDField()
+    occurrences = OccurrenceSerializer(many=True)
+    bookable_count = serializers.IntegerField()
+    horizon_end = serializers.DateTimeField()
+    capped_by_horizon = serializers.BooleanField(
+        help_text="The asked-for until or count reaches past the booking horizon."
+    )
+    requires_approval = serializers.BooleanField()
+    booking_limit = serializers.IntegerField(help_text="Most upcoming bookings a member holds.")
+    upcoming_bookings = serializers.IntegerField(help_text="The caller's upcoming bookings now.")
+
+
+class RecurringBookingSerializer(serializers.Serializer):
+    series_id = serializers.UUIDField()
+    booked = ReservationSerializer(many=True)
+    refused = OccurrenceSerializer(many=True)
+
+
+class SeriesCancelSerializer(serializers.Serializer):
+    series_id = serializers.UUIDField()
+    cancelled = ReservationSerializer(many=True)
+
+
+# --- calendar feeds ----------------------------------------------------------------------
+
+
+class CalendarFeedSerializer(serializers.Serializer):
+    url = serializers.URLField(help_text="Private iCalendar URL; anyone holding it can read it.")

@@ -1,4 +1,4 @@
-from django.urls import re_path
+from django.urls import path, re_path
 
 from apps.core.api.routers import OptionalSlashRouter
 from apps.equipment.api import views
@@ -12,6 +12,12 @@ router.register(
 )
 
 urlpatterns = [
+    path("users/me/calendar", views.MyCalendarView.as_view(), name="users-me-calendar"),
+    path(
+        "users/me/calendar/reset",
+        views.MyCalendarResetView.as_view(),
+        name="users-me-calendar-reset",
+    ),
     re_path(
         rf"^{space}/booking-rules/?$",
         views.BookingRulesViewSet.as_view({"get": "retrieve", "patch": "partial_update"}),

@@ -9,6 +9,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from apps.accounts.models import User
 from apps.core.api.concurrency import check_if_match, etag_for
@@ -16,6 +17,7 @@ from apps.core.api.serializers import ErrorSerializer
 from apps.core.permissions import has_makerspace_permission
 from apps.equipment import selectors
 from apps.equipment.api import serializers as s
+from apps.equipment.feeds import member_feed_url
 from apps.equipment.models import (
     BookingRules,
     Equipment,
@@ -23,8 +25,10 @@ from apps.equipment.models import (
     ReservationStatus,
 )
 from apps.equipment.rules import RULE_NAMES, rules_for, space_rules
+from apps.equipment.services import calendar as calendar_services
 from apps.equipment.services import equipment as equipment_services
 from apps.equipment.services import maintenance as maintenance_services
+from apps.equipment.services import recurring as recurring_services
 from apps.equipment.services import reservations as reservation_services
 from apps.makerspaces.api.permissions import (
     UUID_PATTERN,
@@ -76,13 +80,6 @@ class EquipmentViewSet(MakerspaceScopedMixin):
         "rules": "equipment.view",
         "update_rules": "equipment.update",
     }
-
-    def get_required_permission(self) -> str:
-        if self.action == "maintenance" and self.request.method == "POST":
-            return "equipment.maintain"
-        if self.action == "rules" and self.request.method in ("PATCH", "PUT"):
-            return "equipment.update"
-        return super().get_required_permission()
 
     def get_queryset(self) -> Any:
         return selectors.equipment_of_space(self.get_makerspace())
@@ -171,47 +168,56 @@ class EquipmentViewSet(MakerspaceScopedMixin):
         page = self.paginate_queryset(machines)
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
-    @extend_schema(
-        methods=["GET"], responses={200: s.MaintenanceLogSerializer(many=True), 404: ERROR}
-    )
-    @extend_schema(
-        methods=["POST"],
-        request=s.MaintenanceLogSerializer,
-        responses={201: s.MaintenanceLogSerializer, 400: ERROR, 403: ERROR},
-    )
-    @action(detail=True, methods=["get", "post"], serializer_class=s.MaintenanceLogSerializer)
+    # Reading and writing a log or the rules are separate actions (``.mapping``), so
+    # each method has its own permission, in the table above and in OPTIONS.
+    @extend_schema(responses={200: s.MaintenanceLogSerializer(many=True), 404: ERROR})
+    @action(detail=True, methods=["get"], serializer_class=s.MaintenanceLogSerializer)
     def maintenance(self, request: Request, makerspace_pk: str, pk: str) -> Response:
-        """The machine's maintenance log; staff add entries (a routine one resets the counter)."""
+        """The machine's maintenance log, newest first."""
         equipment = self.get_object()
-        if request.method == "POST":
-            body = s.MaintenanceLogSerializer(data=request.data)
-            body.is_valid(raise_exception=True)
-            log = maintenance_services.maintenance_log_add(
-                equipment=equipment, acting_user=_user(request), **body.validated_data
-            )
-            return Response(s.MaintenanceLogSerializer(log).data, status=status.HTTP_201_CREATED)
         logs = equipment.maintenance_logs.select_related("performed_by").order_by("-performed_at")
         page = self.paginate_queryset(logs)
         return self.get_paginated_response(s.MaintenanceLogSerializer(page, many=True).data)
 
-    @extend_schema(methods=["GET"], responses={200: s.EquipmentRulesSerializer, 404: ERROR})
     @extend_schema(
-        methods=["PATCH"],
-        request=s.EquipmentRulesSerializer,
-        responses={200: s.EquipmentRulesSerializer, 400: ERROR, 403: ERROR},
+        request=s.MaintenanceLogSerializer,
+        responses={201: s.MaintenanceLogSerializer, 400: ERROR, 403: ERROR, 404: ERROR},
     )
-    @action(detail=True, methods=["get", "patch"], serializer_class=s.EquipmentRulesSerializer)
-    def rules(self, request: Request, makerspace_pk: str, pk: str) -> Response:
-        """The machine's booking rules as they apply (PATCH sets overrides; null = space's)."""
+    @maintenance.mapping.post
+    def add_maintenance(self, request: Request, makerspace_pk: str, pk: str) -> Response:
+        """Staff add a log entry; a routine one resets the usage counter."""
         equipment = self.get_object()
-        if request.method == "PATCH":
-            body = s.EquipmentRulesSerializer(data=request.data, partial=True)
-            body.is_valid(raise_exception=True)
-            equipment_services.equipment_rules_update(
-                equipment=equipment, acting_user=_user(request), changes=dict(body.validated_data)
-            )
+        body = s.MaintenanceLogSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        log = maintenance_services.maintenance_log_add(
+            equipment=equipment, acting_user=_user(request), **body.validated_data
+        )
+        return Response(s.MaintenanceLogSerializer(log).data, status=status.HTTP_201_CREATED)
+
+    def _effective_rules(self, equipment: Equipment) -> Response:
         effective = rules_for(equipment)
         return Response({name: getattr(effective, name) for name in RULE_NAMES})
+
+    @extend_schema(responses={200: s.EquipmentRulesSerializer, 404: ERROR})
+    @action(detail=True, methods=["get"], serializer_class=s.EquipmentRulesSerializer)
+    def rules(self, request: Request, makerspace_pk: str, pk: str) -> Response:
+        """The machine's booking rules as they apply."""
+        return self._effective_rules(self.get_object())
+
+    @extend_schema(
+        request=s.EquipmentRulesSerializer,
+        responses={200: s.EquipmentRulesSerializer, 400: ERROR, 403: ERROR, 404: ERROR},
+    )
+    @rules.mapping.patch
+    def update_rules(self, request: Request, makerspace_pk: str, pk: str) -> Response:
+        """Set the machine's overrides; null falls back to the space's rule."""
+        equipment = self.get_object()
+        body = s.EquipmentRulesSerializer(data=request.data, partial=True)
+        body.is_valid(raise_exception=True)
+        equipment_services.equipment_rules_update(
+            equipment=equipment, acting_user=_user(request), changes=dict(body.validated_data)
+        )
+        return self._effective_rules(equipment)
 
 
 class BookingRulesViewSet(MakerspaceScopedMixin):
@@ -278,6 +284,9 @@ class ReservationViewSet(MakerspaceScopedMixin):
         "check_out": "equipment.book",
         "approve": "reservations.manage",
         "reject": "reservations.manage",
+        "recurring_preview": "equipment.book",
+        "recurring": "equipment.book",
+        "cancel_series": "equipment.book",
     }
 
     def _is_staff(self) -> bool:
@@ -401,3 +410,135 @@ class ReservationViewSet(MakerspaceScopedMixin):
             reason=body.validated_data["reason"],
         )
         return Response(self.get_serializer(reservation).data)
+
+    def _machine(self, equipment_id: Any) -> Equipment:
+        equipment = (
+            Equipment.objects.filter(makerspace=self.get_makerspace(), pk=equipment_id)
+            .select_related("makerspace")
+            .first()
+        )
+        if equipment is None:
+            raise ValidationError({"equipment": ["No such machine in this makerspace."]})
+        return equipment
+
+    @extend_schema(
+        request=s.RecurringPreviewInputSerializer,
+        responses={200: s.RecurringPreviewSerializer, 400: ERROR, 404: ERROR},
+        description=(
+            "Every weekly repeat of a booking (same local time) up to `until`, `count` "
+            "or the booking horizon, each `ok` or with the `reason` it cannot be booked. "
+            "Books nothing. Times are given in the space's timezone."
+        ),
+    )
+    @action(detail=False, methods=["post"], url_path="recurring/preview")
+    def recurring_preview(self, request: Request, makerspace_pk: str) -> Response:
+        body = s.RecurringPreviewInputSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        equipment = self._machine(body.validated_data["equipment"])
+        preview = recurring_services.recurring_preview(
+            equipment=equipment,
+            user=_user(request),
+            start=body.validated_data["start_time"],
+            end=body.validated_data["end_time"],
+            until=body.validated_data.get("until"),
+            count=body.validated_data.get("count"),
+        )
+        shown = {
+            "equipment": equipment.pk,
+            "occurrences": [recurring_services.occurrence_as_dict(o) for o in preview.occurrences],
+            "bookable_count": preview.bookable_count,
+            "horizon_end": preview.horizon_end,
+            "capped_by_horizon": preview.capped_by_horizon,
+            "requires_approval": preview.requires_approval,
+            "booking_limit": preview.booking_limit,
+            "upcoming_bookings": preview.upcoming_bookings,
+        }
+        with timezone.override(equipment.makerspace.timezone):
+            return Response(s.RecurringPreviewSerializer(shown).data)
+
+    @extend_schema(
+        request=s.RecurringBookInputSerializer,
+        responses={
+            201: s.RecurringBookingSerializer,
+            400: ERROR,
+            403: ERROR,
+            404: ERROR,
+            409: ERROR,
+        },
+        description=(
+            "Book the picked weeks of a preview in one request; they share a `series_id`. "
+            "A week that cannot be booked any more is listed in `refused` and the others "
+            "stay booked. Nothing bookable: 409 `NOTHING_BOOKED`."
+        ),
+    )
+    @action(detail=False, methods=["post"], url_path="recurring")
+    def recurring(self, request: Request, makerspace_pk: str) -> Response:
+        body = s.RecurringBookInputSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        equipment = self._machine(body.validated_data["equipment"])
+        series = recurring_services.recurring_book(
+            equipment=equipment,
+            user=_user(request),
+            start=body.validated_data["start_time"],
+            end=body.validated_data["end_time"],
+            occurrences=body.validated_data["occurrences"],
+            notes=body.validated_data["notes"],
+            acting_user=_user(request),
+        )
+        booked = self.get_queryset().filter(pk__in=[r.pk for r in series.booked])
+        shown = {
+            "series_id": series.series_id,
+            "booked": booked,
+            "refused": [recurring_services.occurrence_as_dict(o) for o in series.refused],
+        }
+        with timezone.override(equipment.makerspace.timezone):
+            return Response(
+                s.RecurringBookingSerializer(shown).data, status=status.HTTP_201_CREATED
+            )
+
+    @extend_schema(
+        request=s.ReasonSerializer,
+        responses={200: s.SeriesCancelSerializer, 403: ERROR, 404: ERROR, 409: ERROR},
+        description="Cancel every booking of this one's series that has not started yet.",
+    )
+    @action(detail=True, methods=["post"], url_path="cancel-series")
+    def cancel_series(self, request: Request, makerspace_pk: str, pk: str) -> Response:
+        body = s.ReasonSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        reservation = self.get_object()
+        cancelled = recurring_services.reservation_series_cancel(
+            reservation=reservation,
+            acting_user=_user(request),
+            reason=body.validated_data["reason"],
+        )
+        fresh = self.get_queryset().filter(pk__in=[r.pk for r in cancelled])
+        return Response(
+            s.SeriesCancelSerializer({"series_id": reservation.series_id, "cancelled": fresh}).data
+        )
+
+
+class MyCalendarView(APIView):
+    """The caller's private iCalendar feed of their bookings across spaces."""
+
+    @extend_schema(
+        operation_id="users_me_calendar",
+        responses={200: s.CalendarFeedSerializer, 401: ERROR},
+        tags=["users"],
+    )
+    def get(self, request: Request) -> Response:
+        feed = calendar_services.member_calendar_feed_get(user=_user(request))
+        return Response({"url": member_feed_url(feed)})
+
+
+class MyCalendarResetView(APIView):
+    """A new feed URL; calendars subscribed to the old one stop getting updates."""
+
+    @extend_schema(
+        operation_id="users_me_calendar_reset",
+        request=None,
+        responses={200: s.CalendarFeedSerializer, 401: ERROR},
+        tags=["users"],
+    )
+    def post(self, request: Request) -> Response:
+        feed = calendar_services.member_calendar_feed_reset(user=_user(request))
+        return Response({"url": member_feed_url(feed)})

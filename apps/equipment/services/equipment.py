@@ -180,3 +180,23 @@ def equipment_rules_update(
                 changes=changed,
             )
     return rules
+
+
+def equipment_rules_delete(*, equipment: Equipment, acting_user: User) -> None:
+    """Drop a machine's overrides: it follows the space's booking rules again."""
+    with transaction.atomic():
+        rules = EquipmentRules.objects.select_for_update().filter(equipment=equipment).first()
+        if rules is None:
+            return
+        audit_record(
+            actor=acting_user,
+            instance=rules,
+            action=Action.DELETE,
+            makerspace_id=equipment.makerspace_id,
+            changes={
+                name: getattr(rules, name)
+                for name in RULE_NAMES
+                if getattr(rules, name) is not None
+            },
+        )
+        rules.delete()

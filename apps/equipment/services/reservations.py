@@ -29,9 +29,11 @@ from apps.equipment.rules import EffectiveRules, rules_for
 from apps.equipment.selectors import missing_skill_slugs, overlapping
 from apps.equipment.services.waitlist import held_for_someone_else
 from apps.makerspaces.hours import is_open_between
+from apps.makerspaces.services import skills_renew_on_use
 
 Action = AuditLogEntry.Action
 NO_OVERLAP_CONSTRAINT = "reservation_no_overlap"
+OUT_OF_SERVICE = (EquipmentStatus.MAINTENANCE, EquipmentStatus.OFFLINE)
 # A booking may start this long "in the past", so a form filled in at 10:00 for
 # 10:00 still goes through a few seconds later.
 PAST_SLACK = timedelta(minutes=5)
@@ -149,7 +151,9 @@ def reservation_create(
                 .select_related("makerspace")
                 .get(pk=equipment.pk)
             )
-            if equipment.status != EquipmentStatus.AVAILABLE:
+            # "In use" is someone's session now; only a machine out of service is closed
+            # to bookings.
+            if equipment.status in OUT_OF_SERVICE:
                 raise ConflictError(
                     "EQUIPMENT_UNAVAILABLE",
                     f"{equipment.name} cannot be booked now ({equipment.get_status_display()}).",
@@ -368,6 +372,13 @@ def reservation_check_in(*, reservation: Reservation, acting_user: User) -> Rese
                 "INVALID_STATE",
                 f"Only a confirmed booking can be checked in (this one is {reservation.status}).",
             )
+        if reservation.equipment.status in OUT_OF_SERVICE:
+            raise ConflictError(
+                "EQUIPMENT_UNAVAILABLE",
+                f"{reservation.equipment.name} is out of service "
+                f"({reservation.equipment.get_status_display()}); ask the staff.",
+                details={"status": reservation.equipment.status},
+            )
         grace = timedelta(minutes=rules_for(reservation.equipment).check_in_grace_minutes)
         now = timezone.now()
         if now < reservation.start_time - grace:
@@ -386,7 +397,9 @@ def reservation_check_in(*, reservation: Reservation, acting_user: User) -> Rese
             action=Action.UPDATE,
             extra={"checked_in_at": now},
         )
-        Equipment.objects.filter(pk=reservation.equipment_id).update(status=EquipmentStatus.IN_USE)
+        Equipment.objects.filter(pk=reservation.equipment_id).exclude(
+            status__in=OUT_OF_SERVICE
+        ).update(status=EquipmentStatus.IN_USE)
     return reservation
 
 
@@ -418,10 +431,17 @@ def reservation_check_out(
                 "notes": (reservation.notes + "\n" + notes).strip() if notes else reservation.notes,
             },
         )
-        Equipment.objects.filter(pk=reservation.equipment_id).update(
+        # Only a session ends here; a machine staff took out of service meanwhile stays so.
+        Equipment.objects.filter(pk=reservation.equipment_id, status=EquipmentStatus.IN_USE).update(
             status=EquipmentStatus.AVAILABLE
         )
         record_usage(equipment_id=reservation.equipment_id, minutes=used)
+        skills_renew_on_use(
+            user=reservation.user,
+            makerspace=reservation.makerspace,
+            skill_ids=list(reservation.equipment.skill_requirements.values_list("pk", flat=True)),
+            acting_user=acting_user,
+        )
     return reservation
 
 
@@ -448,3 +468,30 @@ def reservations_mark_no_shows(*, now: datetime | None = None) -> int:
             )
             marked += 1
     return marked
+
+
+def reservation_update_notes(
+    *, reservation: Reservation, acting_user: User, notes: str
+) -> Reservation:
+    """Staff add to or correct a booking's notes; its status moves only through the
+    services above, so this touches nothing else."""
+    with transaction.atomic():
+        reservation = _locked(reservation)
+        if not _is_staff(acting_user, reservation):
+            raise ApplicationError(
+                "PERMISSION_DENIED",
+                "Only the space's staff edit the notes of a booking.",
+                status_code=403,
+            )
+        if notes != reservation.notes:
+            old = reservation.notes
+            reservation.notes = notes
+            reservation.save(update_fields=["notes", "updated_at"])
+            audit_record(
+                actor=acting_user,
+                instance=reservation,
+                action=Action.UPDATE,
+                makerspace_id=reservation.makerspace_id,
+                changes={"notes": [old, notes]},
+            )
+    return reservation

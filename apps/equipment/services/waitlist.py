@@ -7,7 +7,10 @@ from django.db.models import Q
 from django.utils import timezone
 
 from apps.accounts.models import User
+from apps.core.audit import audit_record
 from apps.core.exceptions import ApplicationError, ConflictError
+from apps.core.models import AuditLogEntry
+from apps.core.permissions import has_makerspace_permission
 from apps.equipment.models import (
     Equipment,
     Reservation,
@@ -175,3 +178,35 @@ def waitlist_expire_offers(*, now: datetime | None = None) -> int:
         status=WaitlistStatus.EXPIRED
     )
     return len(expired)
+
+
+def waitlist_remove(*, entry: WaitlistEntry, acting_user: User) -> WaitlistEntry:
+    """Staff take a member off the waitlist; a slot offered to them passes to the next
+    one in line."""
+    with transaction.atomic():
+        entry = WaitlistEntry.objects.select_for_update().get(pk=entry.pk)
+        if not has_makerspace_permission(acting_user, entry.makerspace_id, "reservations.manage"):
+            raise ApplicationError(
+                "PERMISSION_DENIED",
+                "Only the space's staff take members off the waitlist.",
+                status_code=403,
+            )
+        if entry.status not in (WaitlistStatus.WAITING, WaitlistStatus.OFFERED):
+            raise ConflictError(
+                "INVALID_STATE",
+                f"This entry is no longer waiting ({entry.get_status_display().lower()}).",
+            )
+        old = entry.status
+        entry.status = WaitlistStatus.CANCELLED
+        entry.save(update_fields=["status", "updated_at"])
+        audit_record(
+            actor=acting_user,
+            instance=entry,
+            action=AuditLogEntry.Action.UPDATE,
+            makerspace_id=entry.makerspace_id,
+            changes={"status": [old, WaitlistStatus.CANCELLED]},
+        )
+        if old == WaitlistStatus.OFFERED:
+            equipment_id, start, end = entry.equipment_id, entry.start_time, entry.end_time
+            transaction.on_commit(lambda: _offer_window(equipment_id, start, end))
+    return entry

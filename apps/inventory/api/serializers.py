@@ -4,9 +4,9 @@ from typing import Any
 from rest_framework import serializers
 
 from apps.core.api.serializers import StrictFieldsMixin
-from apps.inventory.models import InventoryItem, PurchaseOrder, StockMovement
+from apps.inventory.models import InventoryItem, MovementKind, PurchaseOrder, StockMovement
 
-QUANTITY = {"max_digits": 14, "decimal_places": 3}
+QUANTITY: dict[str, Any] = {"max_digits": 14, "decimal_places": 3}
 
 
 class InventoryItemSerializer(StrictFieldsMixin, serializers.ModelSerializer):
@@ -114,6 +114,15 @@ class MovementQuerySerializer(serializers.Serializer):
     kind = serializers.CharField(required=False, allow_blank=True)
     since = serializers.DateTimeField(required=False)
     until = serializers.DateTimeField(required=False)
+
+    def validate_kind(self, value: str) -> str:
+        # A misspelt kind would otherwise filter everything out and look like an empty ledger.
+        unknown = [kind for kind in value.split(",") if value and kind not in MovementKind.values]
+        if unknown:
+            raise serializers.ValidationError(
+                f"Unknown kind(s) {', '.join(unknown)}; use {', '.join(MovementKind.values)}."
+            )
+        return value
 
 
 class SuggestionSerializer(serializers.Serializer):

@@ -1,5 +1,7 @@
 import csv
 import io
+from collections.abc import Iterable
+from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
@@ -14,9 +16,12 @@ from drf_spectacular.utils import (
 from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import FileUploadParser, MultiPartParser
+from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 
 from apps.accounts.models import User
 from apps.core.api.concurrency import check_if_match, etag_for
@@ -35,6 +40,25 @@ ERROR = OpenApiResponse(ErrorSerializer, description="Error envelope")
 CSV_RESPONSE = OpenApiResponse(OpenApiTypes.STR, description="text/csv")
 
 
+class CSVFormatNegotiation(DefaultContentNegotiation):
+    """`?format=csv` asks a view for its CSV download, which the view builds itself.
+
+    DRF would otherwise read `format` as a renderer choice and answer 404, since no
+    renderer produces CSV; errors stay in the JSON envelope.
+    """
+
+    def select_renderer(
+        self, request: Request, renderers: Iterable[BaseRenderer], format_suffix: str | None = None
+    ) -> tuple[BaseRenderer, str]:
+        renderers = list(renderers)
+        if (
+            not format_suffix
+            and request.query_params.get(api_settings.URL_FORMAT_OVERRIDE) == "csv"
+        ):
+            return renderers[0], renderers[0].media_type
+        return super().select_renderer(request, renderers, format_suffix)  # type: ignore[no-any-return]
+
+
 def _user(request: Request) -> User:
     user = request.user
     assert isinstance(user, User)
@@ -48,10 +72,15 @@ def _csv_response(text: str, filename: str) -> HttpResponse:
 
 
 def _stock_result(item: InventoryItem, movement: StockMovement | None) -> Response:
-    item.refresh_from_db(fields=["current_stock"])
+    # The balance this change left, not a re-read that may already include later changes.
+    if movement is not None:
+        new_stock = movement.balance_after
+    else:
+        item.refresh_from_db(fields=["current_stock"])
+        new_stock = item.current_stock
     result = {
         "success": True,
-        "new_stock": item.current_stock,
+        "new_stock": new_stock,
         "movement": movement.pk if movement else None,
     }
     return Response(s.StockResultSerializer(result).data)
@@ -81,6 +110,7 @@ class InventoryViewSet(MakerspaceScopedMixin):
     permission_classes = [HasMakerspacePermission]
     lookup_value_regex = UUID_PATTERN
     parser_classes = [BoundedJSONParser, MultiPartParser, FileUploadParser]
+    content_negotiation_class = CSVFormatNegotiation
     required_permissions = {
         "list": "inventory.view",
         "retrieve": "inventory.view",
@@ -124,7 +154,7 @@ class InventoryViewSet(MakerspaceScopedMixin):
         item = services.item_create(
             makerspace=self.get_makerspace(),
             acting_user=_user(request),
-            opening_stock=opening or 0,
+            opening_stock=opening or Decimal("0"),
             **fields,
         )
         return Response(

@@ -177,7 +177,15 @@ class MembershipOfUserSerializer(serializers.ModelSerializer):
 class SkillSerializer(StrictFieldsMixin, serializers.ModelSerializer):
     class Meta:
         model = Skill
-        fields = ["id", "slug", "name", "description", "validity_days", "created_at"]
+        fields = [
+            "id",
+            "slug",
+            "name",
+            "description",
+            "validity_days",
+            "renews_on_use",
+            "created_at",
+        ]
         read_only_fields = ["id", "created_at"]
 
 
@@ -195,3 +203,18 @@ class AuditLogEntrySerializer(serializers.Serializer):
     object_id = serializers.CharField()
     object_repr = serializers.CharField()
     changes = serializers.DictField()
+
+
+class SkillInstructorUserSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+
+
+class SkillInstructorSerializer(serializers.Serializer):
+    membership = serializers.UUIDField(source="membership_id")
+    user = SkillInstructorUserSerializer(source="membership.user")
+    appointed_at = serializers.DateTimeField(source="created_at")
+
+
+class SkillInstructorInputSerializer(StrictFieldsMixin, serializers.Serializer):
+    membership = serializers.UUIDField(help_text="The membership id of the member.")

@@ -27,7 +27,15 @@ from apps.makerspaces.api.permissions import (
     HasMakerspacePermission,
     MakerspaceScopedMixin,
 )
-from apps.makerspaces.models import Closure, Invitation, Makerspace, Membership, Skill
+from apps.makerspaces.models import (
+    Closure,
+    Invitation,
+    Makerspace,
+    Membership,
+    MembershipStatus,
+    Skill,
+    SkillInstructor,
+)
 
 ERROR = OpenApiResponse(ErrorSerializer, description="Error envelope")
 
@@ -240,7 +248,17 @@ class MemberViewSet(MakerspaceScopedMixin, viewsets.GenericViewSet):
         # Anyone may leave a space: deleting one's own membership needs no role.
         if self.action == "destroy" and self._is_own_membership():
             return "makerspace.view"
+        # An instructor passes the gate; skill_grant then allows only the skills they teach.
+        if self.action == "grant_skill" and self._instructs_here():
+            return "makerspace.view"
         return super().get_required_permission()
+
+    def _instructs_here(self) -> bool:
+        return SkillInstructor.objects.filter(
+            membership__user=_user(self.request),
+            membership__makerspace_id=self.kwargs[self.makerspace_url_kwarg],
+            membership__status=MembershipStatus.ACTIVE,
+        ).exists()
 
     def _is_own_membership(self) -> bool:
         return Membership.objects.filter(
@@ -303,7 +321,10 @@ class MemberViewSet(MakerspaceScopedMixin, viewsets.GenericViewSet):
     )
     @action(detail=True, methods=["post"], url_path="skills")
     def grant_skill(self, request: Request, makerspace_pk: str, pk: str) -> Response:
-        """Grant (or renew) a skill, optionally until `expires_at`."""
+        """Grant (or renew) a skill, optionally until `expires_at`.
+
+        Staff grant any skill; an instructor of a skill grants that skill to others.
+        """
         membership = self.get_object()
         body = s.SkillGrantSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -355,6 +376,9 @@ class SkillViewSet(MakerspaceScopedMixin, viewsets.GenericViewSet):
         "create": "skills.manage",
         "partial_update": "skills.manage",
         "destroy": "skills.manage",
+        "instructors": "skills.view",
+        "add_instructor": "skills.manage",
+        "remove_instructor": "skills.manage",
     }
 
     def get_queryset(self) -> Any:
@@ -387,6 +411,60 @@ class SkillViewSet(MakerspaceScopedMixin, viewsets.GenericViewSet):
 
     def destroy(self, request: Request, makerspace_pk: str, slug: str) -> Response:
         services.skill_delete(skill=self.get_object(), acting_user=_user(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    def _instructor_membership(self, request: Request) -> Membership:
+        body = s.SkillInstructorInputSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        membership = Membership.objects.filter(
+            makerspace=self.get_makerspace(), pk=body.validated_data["membership"]
+        ).first()
+        if membership is None:
+            raise ValidationError({"membership": ["No such member of this makerspace."]})
+        return membership
+
+    @extend_schema(
+        responses={200: s.SkillInstructorSerializer(many=True), 404: ERROR},
+        description="The members who may grant this skill to others.",
+    )
+    @action(detail=True, methods=["get"], serializer_class=s.SkillInstructorSerializer)
+    def instructors(self, request: Request, makerspace_pk: str, slug: str) -> Response:
+        skill = self.get_object()
+        page = self.paginate_queryset(selectors.instructors_of_skill(skill))
+        return self.get_paginated_response(s.SkillInstructorSerializer(page, many=True).data)
+
+    @extend_schema(
+        request=s.SkillInstructorInputSerializer,
+        responses={201: s.SkillInstructorSerializer, 400: ERROR, 403: ERROR, 404: ERROR},
+        description="Mark a member (who holds the skill) as an instructor of it.",
+    )
+    @instructors.mapping.post
+    def add_instructor(self, request: Request, makerspace_pk: str, slug: str) -> Response:
+        skill = self.get_object()
+        instructor = services.skill_instructor_set(
+            membership=self._instructor_membership(request),
+            skill=skill,
+            is_instructor=True,
+            acting_user=_user(request),
+        )
+        assert instructor is not None
+        fresh = selectors.instructors_of_skill(skill).get(pk=instructor.pk)
+        return Response(s.SkillInstructorSerializer(fresh).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=s.SkillInstructorInputSerializer,
+        responses={204: None, 400: ERROR, 403: ERROR, 404: ERROR},
+        description="The member no longer grants this skill (they keep holding it).",
+    )
+    @instructors.mapping.delete
+    def remove_instructor(self, request: Request, makerspace_pk: str, slug: str) -> Response:
+        skill = self.get_object()
+        services.skill_instructor_set(
+            membership=self._instructor_membership(request),
+            skill=skill,
+            is_instructor=False,
+            acting_user=_user(request),
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
