@@ -1,4 +1,5 @@
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.core.validators import MinValueValidator
@@ -9,8 +10,8 @@ from django.utils.translation import gettext_lazy as _
 from apps.core.models import BaseModel
 from apps.makerspaces.models import Makerspace
 
-QUANTITY = {"max_digits": 14, "decimal_places": 3}
-MONEY = {"max_digits": 12, "decimal_places": 2}
+QUANTITY: dict[str, Any] = {"max_digits": 14, "decimal_places": 3}
+MONEY: dict[str, Any] = {"max_digits": 12, "decimal_places": 2}
 
 
 class Unit(models.TextChoices):

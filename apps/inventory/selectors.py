@@ -27,7 +27,7 @@ from apps.inventory.models import (
 )
 from apps.makerspaces.models import Makerspace
 
-QUANTITY_FIELD = DecimalField(max_digits=14, decimal_places=3)
+QUANTITY_FIELD: DecimalField = DecimalField(max_digits=14, decimal_places=3)
 
 
 def items_of_space(

@@ -2,6 +2,7 @@
 
 from datetime import datetime
 from decimal import Decimal
+from uuid import UUID
 
 from django.db import transaction
 from django.db.models import F
@@ -19,7 +20,7 @@ from apps.equipment.models import (
 )
 
 
-def record_usage(*, equipment_id: object, minutes: int) -> bool:
+def record_usage(*, equipment_id: UUID | str, minutes: int) -> bool:
     """Add used minutes to the machine's counter; flag it and tell staff once it is due.
 
     Returns whether this usage made routine maintenance due.

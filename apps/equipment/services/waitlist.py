@@ -1,6 +1,8 @@
 """The waitlist: members queue for a taken slot; a freed slot is offered in turn."""
 
 from datetime import datetime, timedelta
+from functools import partial
+from uuid import UUID
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -81,7 +83,7 @@ def waitlist_leave(*, entry: WaitlistEntry, user: User) -> WaitlistEntry:
     return entry
 
 
-def _offer_window(equipment_id: object, start: datetime, end: datetime) -> int:
+def _offer_window(equipment_id: UUID | str, start: datetime, end: datetime) -> int:
     """Offer the free parts of [start, end) to the first waiting members, in order."""
     from apps.equipment.tasks import send_waitlist_offer_email
 
@@ -114,10 +116,7 @@ def _offer_window(equipment_id: object, start: datetime, end: datetime) -> int:
             entry.offered_at = now
             entry.offer_expires_at = min(now + hold, entry.start_time)
             entry.save(update_fields=["status", "offered_at", "offer_expires_at", "updated_at"])
-            entry_id = str(entry.pk)
-            transaction.on_commit(
-                lambda entry_id=entry_id: send_waitlist_offer_email.delay(entry_id)
-            )  # type: ignore[misc]
+            transaction.on_commit(partial(send_waitlist_offer_email.delay, str(entry.pk)))
             offered += 1
     return offered
 

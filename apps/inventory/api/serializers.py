@@ -1,6 +1,7 @@
 from decimal import Decimal
 from typing import Any
 
+from drf_spectacular.utils import inline_serializer
 from rest_framework import serializers
 
 from apps.core.api.serializers import StrictFieldsMixin
@@ -148,10 +149,16 @@ class PurchaseOrderSerializer(StrictFieldsMixin, serializers.ModelSerializer):
         read_only_fields = ["id", "status", "received_at", "created_at"]
 
 
-class ImportReportSerializer(serializers.Serializer):
-    dry_run = serializers.BooleanField()
-    ok = serializers.BooleanField()
-    created = serializers.IntegerField()
-    updated = serializers.IntegerField()
-    unchanged = serializers.IntegerField()
-    errors = serializers.ListField(child=serializers.DictField())
+# A declared field may not be called ``errors`` on a DRF serializer, so the import
+# report's schema is built from a plain field map.
+ImportReportSerializer = inline_serializer(
+    name="ImportReport",
+    fields={
+        "dry_run": serializers.BooleanField(),
+        "ok": serializers.BooleanField(),
+        "created": serializers.IntegerField(),
+        "updated": serializers.IntegerField(),
+        "unchanged": serializers.IntegerField(),
+        "errors": serializers.ListField(child=serializers.DictField()),
+    },
+)
