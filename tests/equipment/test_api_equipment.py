@@ -795,3 +795,55 @@ def test_the_reservation_list_costs_the_same_queries_for_1_or_100_bookings(
 
     # Then every booking came back
     assert len(response.json()["data"]) == count
+
+
+def test_check_out_deducts_the_material_used_linked_to_the_booking(space, laser, member) -> None:  # type: ignore[no-untyped-def]
+    from decimal import Decimal
+
+    from django.utils import timezone
+
+    from apps.equipment.models import Reservation
+    from apps.inventory.models import StockMovement
+    from apps.inventory.services import item_create
+
+    plywood = item_create(
+        makerspace=space,
+        acting_user=member,
+        opening_stock=Decimal("10"),
+        name="Plywood 3 mm",
+        sku="PLY-3",
+        unit="sheet",
+    )
+    now = timezone.now()
+    booking = Reservation.objects.create(
+        makerspace=space,
+        equipment=laser,
+        user=member,
+        start_time=now - timedelta(minutes=30),
+        end_time=now + timedelta(minutes=30),
+        block_end=now + timedelta(minutes=30),
+        status="active",
+        checked_in_at=now - timedelta(minutes=20),
+    )
+    url = f"/api/v1/makerspaces/{space.pk}/reservations/{booking.pk}/check-out"
+    client = client_of(member)
+
+    too_much = client.post(
+        url, {"materials": [{"item": str(plywood.pk), "quantity": "11"}]}, format="json"
+    )
+    booking.refresh_from_db()
+    assert too_much.status_code == 400
+    assert too_much.json()["error"]["code"] == "INSUFFICIENT_STOCK"
+    assert booking.status == "active"
+
+    done = client.post(
+        url, {"materials": [{"item": str(plywood.pk), "quantity": "2"}]}, format="json"
+    )
+
+    assert done.status_code == 200, done.content
+    assert done.json()["status"] == "completed"
+    plywood.refresh_from_db()
+    assert plywood.current_stock == Decimal("8")
+    movement = StockMovement.objects.get(item=plywood, kind="consume")
+    assert movement.reservation_id == booking.pk
+    assert movement.delta == Decimal("-2")

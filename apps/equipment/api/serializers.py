@@ -1,3 +1,4 @@
+from decimal import Decimal
 from typing import Any
 
 from rest_framework import serializers
@@ -203,8 +204,16 @@ class ReasonSerializer(StrictFieldsMixin, serializers.Serializer):
     reason = serializers.CharField(required=False, allow_blank=True, max_length=300, default="")
 
 
+class MaterialUsedSerializer(serializers.Serializer):
+    item = serializers.UUIDField(help_text="An inventory item of this makerspace.")
+    quantity = serializers.DecimalField(max_digits=14, decimal_places=3, min_value=Decimal("0.001"))
+
+
 class CheckOutSerializer(StrictFieldsMixin, serializers.Serializer):
     notes = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
+    materials = MaterialUsedSerializer(
+        many=True, required=False, help_text="Material used, deducted from stock with this booking."
+    )
 
 
 # --- recurring bookings -------------------------------------------------------------------

@@ -30,6 +30,8 @@ from apps.equipment.services import equipment as equipment_services
 from apps.equipment.services import maintenance as maintenance_services
 from apps.equipment.services import recurring as recurring_services
 from apps.equipment.services import reservations as reservation_services
+from apps.inventory.models import InventoryItem
+from apps.inventory.services import Withdrawal
 from apps.makerspaces.api.permissions import (
     UUID_PATTERN,
     HasMakerspacePermission,
@@ -380,10 +382,18 @@ class ReservationViewSet(MakerspaceScopedMixin):
     def check_out(self, request: Request, makerspace_pk: str, pk: str) -> Response:
         body = s.CheckOutSerializer(data=request.data)
         body.is_valid(raise_exception=True)
+        used = body.validated_data.get("materials", [])
+        items = InventoryItem.objects.filter(
+            makerspace=self.get_makerspace(), pk__in=[line["item"] for line in used]
+        ).in_bulk()
+        unknown = sorted({str(line["item"]) for line in used} - {str(pk) for pk in items})
+        if unknown:
+            raise ValidationError({"materials": [f"No such item here: {', '.join(unknown)}."]})
         reservation = reservation_services.reservation_check_out(
             reservation=self.get_object(),
             acting_user=_user(request),
             notes=body.validated_data["notes"],
+            materials=[Withdrawal(items[line["item"]], line["quantity"]) for line in used],
         )
         return Response(self.get_serializer(reservation).data)
 

@@ -7,6 +7,7 @@ constraint over (machine, blocked time range) is the last word even if they race
 
 import math
 import uuid
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -28,6 +29,8 @@ from apps.equipment.models import (
 from apps.equipment.rules import EffectiveRules, rules_for
 from apps.equipment.selectors import missing_skill_slugs, overlapping
 from apps.equipment.services.waitlist import held_for_someone_else
+from apps.inventory.models import MovementKind
+from apps.inventory.services import Withdrawal, stock_consume_many
 from apps.makerspaces.hours import is_open_between
 from apps.makerspaces.services import skills_renew_on_use
 
@@ -404,9 +407,18 @@ def reservation_check_in(*, reservation: Reservation, acting_user: User) -> Rese
 
 
 def reservation_check_out(
-    *, reservation: Reservation, acting_user: User, notes: str = ""
+    *,
+    reservation: Reservation,
+    acting_user: User,
+    notes: str = "",
+    materials: Sequence[Withdrawal] = (),
 ) -> Reservation:
-    """End a session: records the real usage, frees the machine, feeds its maintenance count."""
+    """End a session: records the real usage, frees the machine, feeds its maintenance count,
+    and deducts the material used from the space's stock, linked to this booking.
+
+    The material is taken in the same transaction: if any of it is short, the session
+    is not checked out and nothing is deducted (400 INSUFFICIENT_STOCK).
+    """
     from apps.equipment.services.maintenance import record_usage
 
     with transaction.atomic():
@@ -435,6 +447,23 @@ def reservation_check_out(
         Equipment.objects.filter(pk=reservation.equipment_id, status=EquipmentStatus.IN_USE).update(
             status=EquipmentStatus.AVAILABLE
         )
+        if materials:
+            foreign = [
+                w.item.sku for w in materials if w.item.makerspace_id != reservation.makerspace_id
+            ]
+            if foreign:
+                raise ApplicationError(
+                    "VALIDATION_ERROR",
+                    "The request is not valid; see details.",
+                    details={"materials": [f"Not stock of this makerspace: {', '.join(foreign)}."]},
+                )
+            stock_consume_many(
+                withdrawals=materials,
+                reason=f"Used on {reservation.equipment.name}",
+                acting_user=acting_user,
+                reservation_id=reservation.pk,
+                kind=MovementKind.CONSUME,
+            )
         record_usage(equipment_id=reservation.equipment_id, minutes=used)
         skills_renew_on_use(
             user=reservation.user,
