@@ -18,11 +18,9 @@ class Command(BaseCommand):
 
     def handle(self, *args: object, **options: object) -> None:
         # Demo bookings and stock changes would email the demo people; nobody reads those.
-        with override_settings(EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend"):
-            with transaction.atomic():
-                for config in apps.get_app_configs():
-                    if find_spec(f"{config.name}.demo") is None:
-                        continue
-                    import_module(f"{config.name}.demo").load(
-                        stdout=self.stdout, style=self.style
-                    )
+        quiet = override_settings(EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend")
+        with quiet, transaction.atomic():
+            for config in apps.get_app_configs():
+                if find_spec(f"{config.name}.demo") is None:
+                    continue
+                import_module(f"{config.name}.demo").load(stdout=self.stdout, style=self.style)
