@@ -590,3 +590,32 @@ def test_my_bookings_query_count_is_constant(  # type: ignore[no-untyped-def]
     with django_assert_max_num_queries(len(small.captured_queries)):
         response = member_client.get(MY_BOOKINGS)
     assert response.content.decode().count('<tr class="booking-row">') == 22
+
+
+# --- in Ukrainian -----------------------------------------------------------------------------
+
+
+def test_a_member_with_the_ukrainian_locale_sees_the_machines_in_ukrainian(  # type: ignore[no-untyped-def]
+    member_client, member, space, laser
+) -> None:
+    member.locale = "uk"
+    member.save(update_fields=["locale"])
+
+    listing = member_client.get(list_url(space), HTTP_ACCEPT_LANGUAGE="en")
+    page = member_client.get(machine_url(laser), HTTP_ACCEPT_LANGUAGE="en")
+
+    assertContains(listing, '<html lang="uk">')
+    assertContains(listing, f"Обладнання {space.name}")
+    assertContains(listing, "Зараз вільне")
+    assertContains(listing, "Потрібні навички")
+    assertContains(listing, "UAH/год")
+    for english in ("Machines of", "Free now", "Required skills", "UAH/h"):
+        assertNotContains(listing, english)
+
+    assertContains(page, '<html lang="uk">')
+    assertContains(page, "Забронювати це обладнання")
+    assertContains(page, "Доступне")
+    assertContains(page, "Попередній тиждень")
+    assertContains(page, "Лазерний різак")
+    for english in ("Book this machine", "Available", "Previous week", "Required skills"):
+        assertNotContains(page, english)

@@ -324,7 +324,7 @@ def test_the_project_page_speaks_ukrainian(alpha: Space) -> None:
     response = signed_in(owner).get(detail_url(project), HTTP_ACCEPT_LANGUAGE="en")
 
     assertContains(response, '<html lang="uk">')
-    assertContains(response, "Перелік матеріалів")
+    assertContains(response, "Специфікація матеріалів")
 
 
 # --- the public gallery --------------------------------------------------------------------
