@@ -8,6 +8,7 @@ from django import forms
 from django.db.models import QuerySet
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from apps.core.exceptions import ApplicationError
 from apps.equipment.models import Reservation
@@ -18,7 +19,7 @@ from apps.projects.services import MAX_MULTIPLIER, clean_tags
 
 
 class ProjectForm(forms.Form):
-    name = forms.CharField(label=_("Name"), max_length=200)
+    name = forms.CharField(label=pgettext_lazy("project", "Name"), max_length=200)
     description = forms.CharField(
         label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 5})
     )
