@@ -13,17 +13,13 @@ from django.utils.http import urlsafe_base64_decode
 from apps.accounts import throttles
 from apps.accounts.models import Locale, User
 from apps.accounts.tokens import read_email_verification_token
-from apps.core.exceptions import ApplicationError
+from apps.core.exceptions import ApplicationError, validation_error
 
 PROFILE_FIELDS = ("name", "phone", "address", "locale", "preferences")
 
 
 def _duplicate_email() -> ApplicationError:
-    return ApplicationError(
-        "VALIDATION_ERROR",
-        "The request is not valid; see details.",
-        details={"email": ["An account with this email address already exists."]},
-    )
+    return validation_error("email", "An account with this email address already exists.")
 
 
 def user_register(

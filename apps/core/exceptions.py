@@ -32,3 +32,12 @@ class ConflictError(ApplicationError):
 
 class PreconditionFailed(ApplicationError):
     status_code = 412
+
+
+def validation_error(field: str, *messages: str) -> ApplicationError:
+    """A 400 VALIDATION_ERROR naming one field, shaped like a serializer's."""
+    return ApplicationError(
+        "VALIDATION_ERROR",
+        "The request is not valid; see details.",
+        details={field: list(messages)},
+    )

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.db.models import Field
 
 from apps.accounts.models import User
-from apps.core.exceptions import ApplicationError
+from apps.core.exceptions import validation_error
 from apps.inventory import services
 from apps.inventory.models import InventoryItem, Unit
 from apps.makerspaces.models import Makerspace
@@ -128,22 +128,14 @@ def import_csv(
     reader = csv.DictReader(io.StringIO(text))
     missing = [column for column in REQUIRED if column not in (reader.fieldnames or [])]
     if missing:
-        raise ApplicationError(
-            "VALIDATION_ERROR",
-            "The request is not valid; see details.",
-            details={
-                "file": [f"Missing column(s): {', '.join(missing)}. Columns: {', '.join(COLUMNS)}."]
-            },
+        raise validation_error(
+            "file", f"Missing column(s): {', '.join(missing)}. Columns: {', '.join(COLUMNS)}."
         )
     parsed: list[tuple[int, dict[str, Any]]] = []
     seen: dict[str, int] = {}
     for number, row in enumerate(reader, start=2):
         if number - 1 > MAX_ROWS:
-            raise ApplicationError(
-                "VALIDATION_ERROR",
-                "The request is not valid; see details.",
-                details={"file": [f"At most {MAX_ROWS} rows per import."]},
-            )
+            raise validation_error("file", f"At most {MAX_ROWS} rows per import.")
         values, errors = _parse_row(number, row)
         sku = values.get("sku")
         if sku and sku in seen:

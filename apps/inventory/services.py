@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.core.audit import audit_record, diff
-from apps.core.exceptions import ApplicationError, ConflictError
+from apps.core.exceptions import ApplicationError, ConflictError, validation_error
 from apps.core.models import AuditLogEntry
 from apps.inventory.models import (
     InventoryItem,
@@ -133,11 +133,7 @@ def stock_deduct(
     kind: str = MovementKind.DEDUCT,
 ) -> StockMovement:
     if quantity <= 0:
-        raise ApplicationError(
-            "VALIDATION_ERROR",
-            "The request is not valid; see details.",
-            details={"quantity": ["Must be greater than zero."]},
-        )
+        raise validation_error("quantity", "Must be greater than zero.")
     with transaction.atomic():
         # Lock the item first so two deductions cannot both pass the stock check.
         return _apply(
@@ -162,21 +158,13 @@ def stock_restock(
     purchase_order: PurchaseOrder | None = None,
 ) -> StockMovement:
     if quantity <= 0:
-        raise ApplicationError(
-            "VALIDATION_ERROR",
-            "The request is not valid; see details.",
-            details={"quantity": ["Must be greater than zero."]},
-        )
+        raise validation_error("quantity", "Must be greater than zero.")
     with transaction.atomic():
         item = _lock(item)
         if purchase_order is not None:
             purchase_order = PurchaseOrder.objects.select_for_update().get(pk=purchase_order.pk)
             if purchase_order.item_id != item.pk:
-                raise ApplicationError(
-                    "VALIDATION_ERROR",
-                    "The request is not valid; see details.",
-                    details={"purchase_order": ["This order is for another item."]},
-                )
+                raise validation_error("purchase_order", "This order is for another item.")
             if purchase_order.status != PurchaseOrderStatus.OPEN:
                 raise ConflictError("ORDER_CLOSED", "This purchase order is already closed.")
             purchase_order.status = PurchaseOrderStatus.RECEIVED
@@ -202,17 +190,9 @@ def stock_adjust(
 ) -> StockMovement | None:
     """A stock count: records the difference to what was counted, with its reason."""
     if new_stock < 0:
-        raise ApplicationError(
-            "VALIDATION_ERROR",
-            "The request is not valid; see details.",
-            details={"new_stock": ["A count cannot be negative."]},
-        )
+        raise validation_error("new_stock", "A count cannot be negative.")
     if not reason.strip():
-        raise ApplicationError(
-            "VALIDATION_ERROR",
-            "The request is not valid; see details.",
-            details={"reason": ["Say why the count differs."]},
-        )
+        raise validation_error("reason", "Say why the count differs.")
     with transaction.atomic():
         item = _lock(item)
         delta = new_stock - item.current_stock
@@ -245,11 +225,7 @@ def stock_consume_many(
     wanted: dict[Any, Decimal] = {}
     for withdrawal in withdrawals:
         if withdrawal.quantity <= 0:
-            raise ApplicationError(
-                "VALIDATION_ERROR",
-                "The request is not valid; see details.",
-                details={"quantity": ["Every quantity must be greater than zero."]},
-            )
+            raise validation_error("quantity", "Every quantity must be greater than zero.")
         wanted[withdrawal.item.pk] = (
             wanted.get(withdrawal.item.pk, Decimal("0")) + withdrawal.quantity
         )
@@ -295,11 +271,7 @@ def item_create(
     if unknown:
         raise ValueError(f"Unknown item fields: {sorted(unknown)}")
     if opening_stock < 0:
-        raise ApplicationError(
-            "VALIDATION_ERROR",
-            "The request is not valid; see details.",
-            details={"current_stock": ["Cannot be negative."]},
-        )
+        raise validation_error("current_stock", "Cannot be negative.")
     try:
         with transaction.atomic():
             item = InventoryItem(makerspace=makerspace, **fields)
@@ -323,12 +295,8 @@ def item_create(
                 changes={"sku": item.sku, "name": item.name, "opening_stock": opening_stock},
             )
     except IntegrityError:
-        raise ApplicationError(
-            "VALIDATION_ERROR",
-            "The request is not valid; see details.",
-            details={
-                "sku": [f"This makerspace already has an item with SKU {fields.get('sku')!r}."]
-            },
+        raise validation_error(
+            "sku", f"This makerspace already has an item with SKU {fields.get('sku')!r}."
         ) from None
     return item
 
@@ -364,12 +332,8 @@ def item_update(
                 elif item.current_stock > item.min_stock_level:
                     ReorderAlert.objects.filter(item=item, is_open=True).update(is_open=False)
     except IntegrityError:
-        raise ApplicationError(
-            "VALIDATION_ERROR",
-            "The request is not valid; see details.",
-            details={
-                "sku": [f"This makerspace already has an item with SKU {changes.get('sku')!r}."]
-            },
+        raise validation_error(
+            "sku", f"This makerspace already has an item with SKU {changes.get('sku')!r}."
         ) from None
     return item
 
@@ -400,11 +364,7 @@ def purchase_order_create(
     *, item: InventoryItem, quantity: Decimal, acting_user: User, supplier: str = ""
 ) -> PurchaseOrder:
     if quantity <= 0:
-        raise ApplicationError(
-            "VALIDATION_ERROR",
-            "The request is not valid; see details.",
-            details={"quantity": ["Must be greater than zero."]},
-        )
+        raise validation_error("quantity", "Must be greater than zero.")
     with transaction.atomic():
         order = PurchaseOrder.objects.create(
             item=item, quantity=quantity, supplier=supplier or item.supplier, created_by=acting_user

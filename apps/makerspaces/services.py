@@ -14,7 +14,7 @@ from django.utils.text import slugify
 
 from apps.accounts.models import User
 from apps.core.audit import audit_record, diff
-from apps.core.exceptions import ApplicationError, ConflictError
+from apps.core.exceptions import ApplicationError, ConflictError, validation_error
 from apps.core.models import AuditLogEntry
 from apps.core.permissions import Role, forget_roles, has_makerspace_permission
 from apps.makerspaces.models import (
@@ -62,11 +62,7 @@ RESERVED_SLUGS = frozenset({"mine", "new", "invitations"})
 
 
 def _reserved_slug_error(slug: str) -> ApplicationError:
-    return ApplicationError(
-        "VALIDATION_ERROR",
-        "The request is not valid; see details.",
-        details={"slug": [f"{slug!r} is reserved; choose another slug."]},
-    )
+    return validation_error("slug", f"{slug!r} is reserved; choose another slug.")
 
 
 def _unique_slug(name: str) -> str:
@@ -105,11 +101,7 @@ def makerspace_create(*, creator: User, name: str, **fields: Any) -> Makerspace:
                 changes={"name": name, "slug": slug},
             )
     except IntegrityError:
-        raise ApplicationError(
-            "VALIDATION_ERROR",
-            "The request is not valid; see details.",
-            details={"slug": ["A makerspace with this slug already exists."]},
-        ) from None
+        raise validation_error("slug", "A makerspace with this slug already exists.") from None
     forget_roles(creator)
     return makerspace
 
@@ -253,11 +245,7 @@ def _ensure_not_last_admin(membership: Membership, admins: list[Membership]) -> 
 
 def membership_change_role(*, membership: Membership, role: str, acting_user: User) -> Membership:
     if role not in MembershipRole.values:
-        raise ApplicationError(
-            "VALIDATION_ERROR",
-            "The request is not valid; see details.",
-            details={"role": [f"Choose one of {', '.join(MembershipRole.values)}."]},
-        )
+        raise validation_error("role", f"Choose one of {', '.join(MembershipRole.values)}.")
     with transaction.atomic():
         admins = _lock_admins(membership.makerspace_id)
         membership = Membership.objects.select_for_update().get(pk=membership.pk)
@@ -466,11 +454,7 @@ def skill_create(
                 changes={"slug": slug, "name": name},
             )
     except IntegrityError:
-        raise ApplicationError(
-            "VALIDATION_ERROR",
-            "The request is not valid; see details.",
-            details={"slug": [f"This makerspace already has a skill {slug!r}."]},
-        ) from None
+        raise validation_error("slug", f"This makerspace already has a skill {slug!r}.") from None
     return skill
 
 
@@ -517,11 +501,7 @@ def skill_grant(
     that one skill to other members of the space.
     """
     if skill.makerspace_id != membership.makerspace_id:
-        raise ApplicationError(
-            "VALIDATION_ERROR",
-            "The request is not valid; see details.",
-            details={"skill": ["This skill belongs to another makerspace."]},
-        )
+        raise validation_error("skill", "This skill belongs to another makerspace.")
     if not has_makerspace_permission(acting_user, membership.makerspace_id, "skills.grant"):
         if not is_skill_instructor(user=acting_user, skill=skill):
             raise _permission_denied(
@@ -533,11 +513,7 @@ def skill_grant(
     if expires_at is None and skill.validity_days:
         expires_at = now + timedelta(days=skill.validity_days)
     if expires_at is not None and expires_at <= now:
-        raise ApplicationError(
-            "VALIDATION_ERROR",
-            "The request is not valid; see details.",
-            details={"expires_at": ["Must be in the future."]},
-        )
+        raise validation_error("expires_at", "Must be in the future.")
     with transaction.atomic():
         grant, created = MemberSkill.objects.select_for_update().get_or_create(
             membership=membership,
@@ -663,11 +639,7 @@ def skill_instructor_set(
     An instructor must be an active member holding the skill now.
     """
     if skill.makerspace_id != membership.makerspace_id:
-        raise ApplicationError(
-            "VALIDATION_ERROR",
-            "The request is not valid; see details.",
-            details={"membership": ["This member belongs to another makerspace."]},
-        )
+        raise validation_error("membership", "This member belongs to another makerspace.")
     if not has_makerspace_permission(acting_user, skill.makerspace_id, "skills.manage"):
         raise _permission_denied("Only the space's staff choose instructors.")
     with transaction.atomic():
@@ -692,18 +664,10 @@ def skill_instructor_set(
         if current is not None:
             return current
         if membership.status != MembershipStatus.ACTIVE:
-            raise ApplicationError(
-                "VALIDATION_ERROR",
-                "The request is not valid; see details.",
-                details={"membership": ["Only an active member can be an instructor."]},
-            )
+            raise validation_error("membership", "Only an active member can be an instructor.")
         if not MemberSkill.objects.current().filter(membership=membership, skill=skill).exists():
-            raise ApplicationError(
-                "VALIDATION_ERROR",
-                "The request is not valid; see details.",
-                details={
-                    "membership": [f"Grant {skill.name} to this member before they teach it."]
-                },
+            raise validation_error(
+                "membership", f"Grant {skill.name} to this member before they teach it."
             )
         instructor = SkillInstructor.objects.create(
             skill=skill, membership=membership, appointed_by=acting_user

@@ -11,7 +11,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from apps.accounts.models import User
-from apps.core.exceptions import ApplicationError
+from apps.core.exceptions import ApplicationError, validation_error
 from apps.inventory.models import InventoryItem
 from apps.makerspaces.admin_scoping import (
     MakerspaceListFilter,
@@ -46,11 +46,7 @@ def _members_of(space_ids: Any) -> QuerySet[User]:
 
 
 def _cannot_move(field: str) -> ApplicationError:
-    return ApplicationError(
-        "VALIDATION_ERROR",
-        "The request is not valid; see details.",
-        details={field: ["Remove the row and add a new one instead."]},
-    )
+    return validation_error(field, "Remove the row and add a new one instead.")
 
 
 # --- forms ---------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from django.db import IntegrityError, transaction
 
 from apps.accounts.models import User
 from apps.core.audit import audit_record, diff
-from apps.core.exceptions import ApplicationError, ConflictError
+from apps.core.exceptions import ApplicationError, ConflictError, validation_error
 from apps.core.models import AuditLogEntry
 from apps.core.permissions import has_makerspace_permission
 from apps.equipment.models import Reservation
@@ -45,9 +45,7 @@ MAX_MULTIPLIER = 1000
 
 
 def _invalid(field: str, message: str) -> ApplicationError:
-    return ApplicationError(
-        "VALIDATION_ERROR", "The request is not valid; see details.", details={field: [message]}
-    )
+    return validation_error(field, message)
 
 
 def _denied(message: str) -> ApplicationError:

@@ -6,7 +6,7 @@ from django.db import transaction
 
 from apps.accounts.models import User
 from apps.core.audit import audit_record, diff
-from apps.core.exceptions import ApplicationError, ConflictError
+from apps.core.exceptions import ConflictError, validation_error
 from apps.core.models import AuditLogEntry
 from apps.equipment.models import (
     BookingRules,
@@ -37,12 +37,8 @@ def _skills_of_space(makerspace: Makerspace, slugs: list[str]) -> list[Skill]:
     skills = list(Skill.objects.filter(makerspace=makerspace, slug__in=slugs))
     unknown = sorted(set(slugs) - {skill.slug for skill in skills})
     if unknown:
-        raise ApplicationError(
-            "VALIDATION_ERROR",
-            "The request is not valid; see details.",
-            details={
-                "skill_requirements": [f"No such skill in this makerspace: {', '.join(unknown)}."]
-            },
+        raise validation_error(
+            "skill_requirements", f"No such skill in this makerspace: {', '.join(unknown)}."
         )
     return skills
 

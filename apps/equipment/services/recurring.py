@@ -23,7 +23,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.accounts.models import User
-from apps.core.exceptions import ApplicationError, ConflictError
+from apps.core.exceptions import ApplicationError, ConflictError, validation_error
 from apps.equipment.models import (
     HOLDING_STATUSES,
     Equipment,
@@ -232,11 +232,7 @@ def recurring_preview(
     order, as booking them all would refuse them.
     """
     if until is not None and count is not None:
-        raise ApplicationError(
-            "VALIDATION_ERROR",
-            "The request is not valid; see details.",
-            details={"until": ["Give until or count, not both."]},
-        )
+        raise validation_error("until", "Give until or count, not both.")
     now = now or timezone.now()
     rules = rules_for(equipment)
     horizon_end = now + timedelta(days=rules.horizon_days)
@@ -320,11 +316,7 @@ def recurring_book(
     Nothing booked at all is a 409 ``NOTHING_BOOKED`` listing each week's reason.
     """
     if not occurrences:
-        raise ApplicationError(
-            "VALIDATION_ERROR",
-            "The request is not valid; see details.",
-            details={"occurrences": ["Pick at least one date."]},
-        )
+        raise validation_error("occurrences", "Pick at least one date.")
     rules = rules_for(equipment)
     zone = ZoneInfo(equipment.makerspace.timezone)
     windows, _ = _weekly_windows(
@@ -336,16 +328,13 @@ def recurring_book(
     by_start = {window[0]: window for window in windows}
     unknown = [picked for picked in occurrences if picked not in by_start]
     if unknown:
-        raise ApplicationError(
-            "VALIDATION_ERROR",
-            "The request is not valid; see details.",
-            details={
-                "occurrences": [
-                    f"{picked.isoformat()} is not a weekly repeat of the booking "
-                    "within the booking horizon."
-                    for picked in unknown
-                ]
-            },
+        raise validation_error(
+            "occurrences",
+            *[
+                f"{picked.isoformat()} is not a weekly repeat of the booking "
+                "within the booking horizon."
+                for picked in unknown
+            ],
         )
     shared = _shared_refusal(equipment=equipment, user=user)
     if shared is not None:

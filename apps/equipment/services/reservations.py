@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.core.audit import audit_record
-from apps.core.exceptions import ApplicationError, ConflictError
+from apps.core.exceptions import ApplicationError, ConflictError, validation_error
 from apps.core.models import AuditLogEntry
 from apps.core.permissions import has_makerspace_permission
 from apps.equipment.models import (
@@ -452,10 +452,8 @@ def reservation_check_out(
                 w.item.sku for w in materials if w.item.makerspace_id != reservation.makerspace_id
             ]
             if foreign:
-                raise ApplicationError(
-                    "VALIDATION_ERROR",
-                    "The request is not valid; see details.",
-                    details={"materials": [f"Not stock of this makerspace: {', '.join(foreign)}."]},
+                raise validation_error(
+                    "materials", f"Not stock of this makerspace: {', '.join(foreign)}."
                 )
             stock_consume_many(
                 withdrawals=materials,
