@@ -13,7 +13,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from apps.accounts import services
 from apps.accounts.api import serializers as s
 from apps.accounts.models import User
-from apps.core.api.concurrency import check_if_match, etag_for
+from apps.core.api.concurrency import etag_for, lock_if_match
 from apps.core.api.serializers import ErrorSerializer
 from apps.core.api.throttles import ScopedRateThrottle
 
@@ -160,8 +160,7 @@ class MeView(APIView):
         serializer.is_valid(raise_exception=True)
         with transaction.atomic():
             # Lock before comparing versions, so two tabs saving at once cannot both win.
-            user = User.objects.select_for_update().get(pk=me.pk)
-            check_if_match(request, user)
+            user = lock_if_match(request, me)
             user = services.user_update_profile(
                 user=user, acting_user=me, changes=dict(serializer.validated_data)
             )

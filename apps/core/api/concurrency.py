@@ -5,11 +5,10 @@ second write, made against a version the first already changed, answers 412.
 """
 
 import hashlib
-from typing import Any
+from typing import TypeVar
 
-from django.db import models, transaction
+from django.db import models
 from rest_framework.request import Request
-from rest_framework.response import Response
 
 from apps.core.exceptions import PreconditionFailed
 
@@ -36,28 +35,15 @@ def check_if_match(request: Request, instance: models.Model) -> None:
         )
 
 
-class OptimisticLockMixin:
-    """For ModelViewSets: ETag on GET of one object; stale If-Match on PATCH/PUT → 412.
+M = TypeVar("M", bound=models.Model)
 
-    The row is locked before the version is compared, so two writers holding the
-    same ETag cannot both pass the check.
+
+def lock_if_match(request: Request, instance: M) -> M:
+    """Lock the row, then compare versions: call inside the write's transaction.
+
+    Locking first means two writers holding the same ETag cannot both pass the check;
+    the second waits, then sees the new version and gets 412.
     """
-
-    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        instance = self.get_object()  # type: ignore[attr-defined]
-        serializer = self.get_serializer(instance)  # type: ignore[attr-defined]
-        return Response(serializer.data, headers={"ETag": etag_for(instance)})
-
-    def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        partial = kwargs.pop("partial", False)
-        with transaction.atomic():
-            instance = self.get_object()  # type: ignore[attr-defined]
-            instance = type(instance).objects.select_for_update(of=("self",)).get(pk=instance.pk)
-            check_if_match(request, instance)
-            serializer = self.get_serializer(  # type: ignore[attr-defined]
-                instance, data=request.data, partial=partial
-            )
-            serializer.is_valid(raise_exception=True)
-            self.perform_update(serializer)  # type: ignore[attr-defined]
-            instance.refresh_from_db()
-        return Response(serializer.data, headers={"ETag": etag_for(instance)})
+    locked = type(instance)._default_manager.select_for_update(of=("self",)).get(pk=instance.pk)
+    check_if_match(request, locked)
+    return locked

@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts.models import User
-from apps.core.api.concurrency import check_if_match, etag_for
+from apps.core.api.concurrency import etag_for, lock_if_match
 from apps.core.api.serializers import ErrorSerializer
 from apps.core.permissions import has_makerspace_permission
 from apps.equipment import selectors
@@ -137,8 +137,7 @@ class EquipmentViewSet(MakerspaceScopedMixin):
         fields = dict(body.validated_data)
         skills = fields.pop("skill_requirements", None)
         with transaction.atomic():
-            locked = Equipment.objects.select_for_update(of=("self",)).get(pk=equipment.pk)
-            check_if_match(request, locked)
+            locked = lock_if_match(request, equipment)
             equipment_services.equipment_update(
                 equipment=locked, acting_user=_user(request), changes=fields, skill_slugs=skills
             )

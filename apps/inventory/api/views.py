@@ -24,7 +24,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
 from apps.accounts.models import User
-from apps.core.api.concurrency import check_if_match, etag_for
+from apps.core.api.concurrency import etag_for, lock_if_match
 from apps.core.api.parsers import BoundedJSONParser
 from apps.core.api.serializers import ErrorSerializer
 from apps.inventory import csv_io, selectors, services
@@ -169,8 +169,7 @@ class InventoryViewSet(MakerspaceScopedMixin):
         body = self.get_serializer(item, data=request.data, partial=partial)
         body.is_valid(raise_exception=True)
         with transaction.atomic():
-            locked = InventoryItem.objects.select_for_update(of=("self",)).get(pk=item.pk)
-            check_if_match(request, locked)
+            locked = lock_if_match(request, item)
             services.item_update(
                 item=locked, acting_user=_user(request), changes=dict(body.validated_data)
             )

@@ -16,7 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.accounts.models import User
-from apps.core.api.concurrency import check_if_match, etag_for
+from apps.core.api.concurrency import etag_for, lock_if_match
 from apps.core.api.serializers import ErrorSerializer
 from apps.core.models import AuditLogEntry
 from apps.core.permissions import has_makerspace_permission, role_in
@@ -157,8 +157,7 @@ class MakerspaceViewSet(
         serializer = self.get_serializer(makerspace, data=request.data, partial=partial)
         serializer.is_valid(raise_exception=True)
         with transaction.atomic():
-            locked = Makerspace.objects.select_for_update().get(pk=makerspace.pk)
-            check_if_match(request, locked)
+            locked = lock_if_match(request, makerspace)
             makerspace = services.makerspace_update(
                 makerspace=locked,
                 acting_user=_user(request),

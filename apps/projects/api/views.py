@@ -10,7 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.accounts.models import User
-from apps.core.api.concurrency import check_if_match, etag_for
+from apps.core.api.concurrency import etag_for, lock_if_match
 from apps.core.api.serializers import ErrorSerializer
 from apps.equipment.models import Reservation
 from apps.inventory.models import InventoryItem
@@ -120,8 +120,7 @@ class ProjectViewSet(MakerspaceScopedMixin):
         body = s.ProjectInputSerializer(data=request.data, partial=True)
         body.is_valid(raise_exception=True)
         with transaction.atomic():
-            locked = Project.objects.select_for_update(of=("self",)).get(pk=project.pk)
-            check_if_match(request, locked)
+            locked = lock_if_match(request, project)
             services.project_update(
                 project=locked, acting_user=_user(request), changes=dict(body.validated_data)
             )
