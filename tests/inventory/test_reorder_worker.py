@@ -1,22 +1,11 @@
 """With a real Celery worker and a real SMTP server: two deductions crossing the minimum
 together send exactly one reorder email, and running the job again sends nothing more."""
 
-import os
-import socket
-import subprocess
-import sys
-import time
-import uuid
 from collections.abc import Iterator
 from decimal import Decimal
-from pathlib import Path
-from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
-from aiosmtpd.handlers import Message
-from celery.result import AsyncResult, allow_join_result
-from django.db import connection
 
 from apps.core.exceptions import ApplicationError
 from apps.inventory import services
@@ -26,18 +15,7 @@ from makrx.celery import app as celery_app
 from tests.concurrency.helpers import run_together
 from tests.factories import MakerspaceFactory, MembershipFactory
 from tests.inventory.support import ledger_sum, stock_of, stocked_item
-
-
-def result_of(result: AsyncResult) -> object:
-    """The task's return value, as the worker reports it.
-
-    Eager tasks run by other tests in this process (from several threads at once)
-    can leave Celery's process-wide "inside a task" flag set; the test itself is not
-    a task, so it says so.
-    """
-    with allow_join_result():
-        return result.get(timeout=60)
-
+from tests.worker_support import Inbox, celery_worker, result_of, smtp_inbox, wait_for
 
 pytestmark = [
     pytest.mark.slow,
@@ -46,30 +24,11 @@ pytestmark = [
     pytest.mark.django_db(transaction=True),
 ]
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-class Inbox(Message):
-    def __init__(self) -> None:
-        super().__init__()
-        self.messages: list[Any] = []
-
-    def handle_message(self, message: Any) -> None:
-        self.messages.append(message)
-
 
 @pytest.fixture
 def smtp_server() -> Iterator[tuple[Controller, Inbox]]:
-    inbox = Inbox()
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        free_port = probe.getsockname()[1]
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port)
-    controller.start()
-    try:
-        yield controller, inbox
-    finally:
-        controller.stop()
+    with smtp_inbox() as server:
+        yield server
 
 
 @pytest.fixture
@@ -77,63 +36,8 @@ def worker(settings, smtp_server) -> Iterator[str]:  # type: ignore[no-untyped-d
     """A `celery worker` on a queue of its own, against this test's database; every task
     this process sends meanwhile goes to that queue."""
     controller, _inbox = smtp_server
-    queue = f"test-{uuid.uuid4().hex}"
-    db = connection.settings_dict
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-        "DATABASE_POOL": "false",
-        "REDIS_URL": settings.REDIS_URL,
-        "CELERY_TASK_ALWAYS_EAGER": "false",
-        "EMAIL_URL": f"smtp://127.0.0.1:{controller.port}",
-    }
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "makrx",
-            "worker",
-            "-Q",
-            queue,
-            "--pool",
-            "solo",
-            "--loglevel",
-            "WARNING",
-            "--without-heartbeat",
-            "--without-gossip",
-            "--without-mingle",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    # Django settings are read under the CELERY_ namespace, so those keys are the ones to flip.
-    previous = {
-        "CELERY_TASK_ALWAYS_EAGER": celery_app.conf.task_always_eager,
-        "CELERY_TASK_DEFAULT_QUEUE": celery_app.conf.task_default_queue,
-    }
-    celery_app.conf.update(CELERY_TASK_ALWAYS_EAGER=False, CELERY_TASK_DEFAULT_QUEUE=queue)
-    try:
+    with celery_worker(settings.REDIS_URL, controller.port, route_default_queue=True) as queue:
         yield queue
-    finally:
-        celery_app.conf.update(**previous)
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-
-
-def wait_for(condition: Any, seconds: float = 30) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return condition()
 
 
 def test_two_deductions_crossing_together_send_one_email_and_a_rerun_sends_none(  # type: ignore[no-untyped-def]

@@ -6,29 +6,18 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 
 from apps.core.models import AuditLogEntry
 from apps.projects import services
 from apps.projects.models import BomLine, Project, ProjectCollaborator
-from tests.makerspaces.test_admin import form_data
+from tests.admin_support import change_url, form_data, logged_in
 from tests.projects.conftest import Space, make_project, stocked_item
 
 pytestmark = pytest.mark.django_db
 
 CHANGELIST = reverse("admin:projects_project_changelist")
 ADD = reverse("admin:projects_project_add")
-
-
-def change_url(project: Project) -> str:
-    return reverse("admin:projects_project_change", args=[project.pk])
-
-
-def logged_in(user: Any) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def names_listed(response: Any) -> list[str]:
