@@ -170,7 +170,8 @@ def equipment_of_space(
 def bookable_equipment(
     *, makerspace: Makerspace, user: User, start: datetime, end: datetime
 ) -> QuerySet[Equipment]:
-    """Machines the user may book in [start, end): available, skills held, slot free."""
+    """Machines the user may book in [start, end): available, skills held, slot free and
+    not held for someone else's waitlist offer."""
     held = MemberSkill.objects.current().filter(
         membership__user=user,
         membership__makerspace=makerspace,
@@ -183,11 +184,21 @@ def bookable_equipment(
     slot_taken = Exists(
         Reservation.objects.filter(equipment=OuterRef("pk")).filter(overlapping(start, end))
     )
+    held_for_another = Exists(
+        WaitlistEntry.objects.filter(
+            equipment=OuterRef("pk"),
+            status=WaitlistStatus.OFFERED,
+            offer_expires_at__gt=timezone.now(),
+            start_time__lt=end,
+            end_time__gt=start,
+        ).exclude(user=user)
+    )
     return (
         equipment_of_space(makerspace)
         .exclude(status__in=OUT_OF_SERVICE)
         .exclude(lacks_a_skill)
         .exclude(slot_taken)
+        .exclude(held_for_another)
     )
 
 

@@ -251,6 +251,36 @@ def test_available_lists_what_the_caller_may_book_in_the_window(
     ]
 
 
+def test_available_leaves_out_a_slot_held_for_someone_elses_waitlist_offer(
+    space: Makerspace, laser: Equipment, member: User
+) -> None:
+    # Given the laser's slot is held for another member's waitlist offer
+    start, end = slot(days=1, hour=10)
+    WaitlistEntry.objects.create(
+        makerspace=space,
+        equipment=laser,
+        user=UserFactory.create(),
+        start_time=start,
+        end_time=end,
+        status="offered",
+        offered_at=timezone.now(),
+        offer_expires_at=timezone.now() + timedelta(minutes=30),
+    )
+    window = {"start": start.isoformat(), "end": end.isoformat()}
+
+    # When the member asks what they can book then, and tries to book it anyway
+    listed = client_of(member).get(machines_url(space, "available"), window)
+    booked = client_of(member).post(
+        f"/api/v1/makerspaces/{space.pk}/reservations/",
+        {"equipment": str(laser.pk), "start_time": window["start"], "end_time": window["end"]},
+    )
+
+    # Then the listing and the booking agree: the slot is not theirs to take
+    assert listed.status_code == 200
+    assert "Laser cutter" not in [row["name"] for row in listed.json()["data"]]
+    assert booked.status_code == 409
+
+
 @pytest.mark.parametrize(
     ("params", "field"),
     [
