@@ -53,3 +53,33 @@ def audit_record(
         action=action,
         changes={key: _plain(value) for key, value in (changes or {}).items()},
     )
+
+
+def update_audited(
+    instance: models.Model,
+    *,
+    changes: dict[str, Any],
+    actor: Any,
+    makerspace_id: Any,
+    clean: dict[str, Any] | None = None,
+) -> dict[str, list[Any]]:
+    """Apply ``changes`` to a row the caller has locked, save it, and audit what changed.
+
+    ``clean`` holds ``full_clean`` options (``{}`` for the full check; ``None`` skips
+    it). Returns ``{field: [old, new]}`` of the fields that really changed.
+    """
+    changed = diff(instance, changes)
+    for field, value in changes.items():
+        setattr(instance, field, value)
+    if clean is not None:
+        instance.full_clean(**clean)
+    instance.save()
+    if changed:
+        audit_record(
+            actor=actor,
+            instance=instance,
+            action=AuditLogEntry.Action.UPDATE,
+            makerspace_id=makerspace_id,
+            changes=changed,
+        )
+    return changed

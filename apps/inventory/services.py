@@ -10,7 +10,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apps.accounts.models import User
-from apps.core.audit import audit_record, diff
+from apps.core.audit import audit_record, update_audited
 from apps.core.exceptions import ApplicationError, ConflictError, validation_error
 from apps.core.models import AuditLogEntry
 from apps.inventory.models import (
@@ -311,20 +311,15 @@ def item_update(
     try:
         with transaction.atomic():
             item = _lock(item)
-            changed = diff(item, changes)
             before_level = item.min_stock_level
-            for field, value in changes.items():
-                setattr(item, field, value)
-            item.full_clean(validate_unique=False, validate_constraints=False)
-            item.save()
-            if changed:
-                audit_record(
-                    actor=acting_user,
-                    instance=item,
-                    action=Action.UPDATE,
-                    makerspace_id=item.makerspace_id,
-                    changes=changed,
-                )
+            # Uniqueness is left to the database, whose error names the SKU.
+            update_audited(
+                item,
+                changes=changes,
+                actor=acting_user,
+                makerspace_id=item.makerspace_id,
+                clean={"validate_unique": False, "validate_constraints": False},
+            )
             if item.min_stock_level != before_level:
                 # A new minimum can make the current stock low (or fine) without a movement.
                 if before_level < item.current_stock <= item.min_stock_level:

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from apps.accounts.models import User
-from apps.core.audit import audit_record, diff
+from apps.core.audit import audit_record, update_audited
 from apps.core.exceptions import ApplicationError, ConflictError, validation_error
 from apps.core.models import AuditLogEntry
 from apps.core.permissions import Role, forget_roles, has_makerspace_permission
@@ -116,19 +116,9 @@ def makerspace_update(
         raise _reserved_slug_error(changes["slug"])
     with transaction.atomic():
         makerspace = Makerspace.objects.select_for_update().get(pk=makerspace.pk)
-        changed = diff(makerspace, changes)
-        for field, value in changes.items():
-            setattr(makerspace, field, value)
-        makerspace.full_clean()
-        makerspace.save()
-        if changed:
-            audit_record(
-                actor=acting_user,
-                instance=makerspace,
-                action=Action.UPDATE,
-                makerspace_id=makerspace.pk,
-                changes=changed,
-            )
+        update_audited(
+            makerspace, changes=changes, actor=acting_user, makerspace_id=makerspace.pk, clean={}
+        )
     return makerspace
 
 
@@ -461,18 +451,7 @@ def skill_create(
 def skill_update(*, skill: Skill, acting_user: User, changes: dict[str, Any]) -> Skill:
     with transaction.atomic():
         skill = Skill.objects.select_for_update().get(pk=skill.pk)
-        changed = diff(skill, changes)
-        for field, value in changes.items():
-            setattr(skill, field, value)
-        skill.save()
-        if changed:
-            audit_record(
-                actor=acting_user,
-                instance=skill,
-                action=Action.UPDATE,
-                makerspace_id=skill.makerspace_id,
-                changes=changed,
-            )
+        update_audited(skill, changes=changes, actor=acting_user, makerspace_id=skill.makerspace_id)
     return skill
 
 

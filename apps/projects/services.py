@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from apps.accounts.models import User
-from apps.core.audit import audit_record, diff
+from apps.core.audit import audit_record, diff, update_audited
 from apps.core.exceptions import ApplicationError, ConflictError, validation_error
 from apps.core.models import AuditLogEntry
 from apps.core.permissions import has_makerspace_permission
@@ -343,18 +343,13 @@ def bom_line_update(
         line = (
             BomLine.objects.select_for_update(of=("self",)).select_related("item").get(pk=line.pk)
         )
-        changed = diff(line, changes)
-        if changed:
-            for field, value in changes.items():
-                setattr(line, field, value)
-            line.full_clean(validate_unique=False)
-            line.save()
-            audit_record(
+        if diff(line, changes):
+            update_audited(
+                line,
+                changes=changes,
                 actor=acting_user,
-                instance=line,
-                action=Action.UPDATE,
                 makerspace_id=project.makerspace_id,
-                changes=changed,
+                clean={"validate_unique": False},
             )
     return line
 

@@ -5,7 +5,7 @@ from typing import Any
 from django.db import transaction
 
 from apps.accounts.models import User
-from apps.core.audit import audit_record, diff
+from apps.core.audit import audit_record, diff, update_audited
 from apps.core.exceptions import ConflictError, validation_error
 from apps.core.models import AuditLogEntry
 from apps.equipment.models import (
@@ -136,19 +136,9 @@ def booking_rules_update(
         rules, _created = BookingRules.objects.select_for_update().get_or_create(
             makerspace=makerspace
         )
-        changed = diff(rules, changes)
-        for field, value in changes.items():
-            setattr(rules, field, value)
-        rules.full_clean()
-        rules.save()
-        if changed:
-            audit_record(
-                actor=acting_user,
-                instance=rules,
-                action=Action.UPDATE,
-                makerspace_id=makerspace.pk,
-                changes=changed,
-            )
+        update_audited(
+            rules, changes=changes, actor=acting_user, makerspace_id=makerspace.pk, clean={}
+        )
     return rules
 
 
@@ -163,18 +153,9 @@ def equipment_rules_update(
         rules, _created = EquipmentRules.objects.select_for_update().get_or_create(
             equipment=equipment
         )
-        changed = diff(rules, changes)
-        for field, value in changes.items():
-            setattr(rules, field, value)
-        rules.save()
-        if changed:
-            audit_record(
-                actor=acting_user,
-                instance=rules,
-                action=Action.UPDATE,
-                makerspace_id=equipment.makerspace_id,
-                changes=changed,
-            )
+        update_audited(
+            rules, changes=changes, actor=acting_user, makerspace_id=equipment.makerspace_id
+        )
     return rules
 
 
