@@ -25,11 +25,14 @@ RUN pip install -r /tmp/requirements.txt
 WORKDIR /app
 COPY . .
 
-# Build-time only values: a non-empty DATABASE_URL selects production mode, so
+# Build-time only values: a non-empty DATABASE_URL selects production mode (which
+# refuses to start without a long SECRET_KEY, REDIS_URL and ALLOWED_HOSTS), so
 # collectstatic uses whitenoise's CompressedManifestStaticFilesStorage (hashed,
 # pre-compressed files plus staticfiles.json). Nothing connects to the database.
-RUN export SECRET_KEY=build-only-not-a-secret \
+RUN export SECRET_KEY=build-only-never-used-at-run-time-0123456789abcdefghijklmnop \
            DATABASE_URL=postgres://build@localhost:5432/build \
+           REDIS_URL=redis://localhost:6379/0 \
+           ALLOWED_HOSTS=localhost \
            DEBUG=false \
     && python manage.py compilemessages --ignore='.venv' \
     && python manage.py collectstatic --noinput \

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -24,11 +25,36 @@ DEBUG = env.bool("DEBUG", default=False)
 EMBEDDED = not env.str("DATABASE_URL", default="")
 SECURE_DEFAULTS = not DEBUG and not EMBEDDED
 
-SECRET_KEY = env.str(
-    "SECRET_KEY",
-    default="django-insecure-embedded-only-set-SECRET_KEY-in-production-0123456789",
-)
+EMBEDDED_SECRET_KEY = "django-insecure-embedded-only-set-SECRET_KEY-in-production-0123456789"
+SECRET_KEY = env.str("SECRET_KEY", default=EMBEDDED_SECRET_KEY)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
+
+
+def _is_public_key(key: str) -> bool:
+    """Too short to resist guessing, or one of the published examples."""
+    return len(key) < 50 or key.startswith(("django-insecure", "change-me"))
+
+
+if not EMBEDDED:
+    # Production mode never starts on a public key, per-process limits or a
+    # guessed host list: each of these would fail quietly, so refuse loudly.
+    if _is_public_key(SECRET_KEY):
+        raise ImproperlyConfigured(
+            "SECRET_KEY must be set to a random value of at least 50 characters "
+            "when DATABASE_URL is set."
+        )
+    if _is_public_key(env.str("JWT_SIGNING_KEY", default=SECRET_KEY)):
+        raise ImproperlyConfigured(
+            "JWT_SIGNING_KEY, when set, must be a random value of at least 50 characters "
+            "when DATABASE_URL is set."
+        )
+    if not env.str("REDIS_URL", default=""):
+        raise ImproperlyConfigured(
+            "REDIS_URL must be set when DATABASE_URL is set: without it throttles and "
+            "login limits are kept per process."
+        )
+    if not env.list("ALLOWED_HOSTS", default=[]):
+        raise ImproperlyConfigured("ALLOWED_HOSTS must be set when DATABASE_URL is set.")
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
@@ -40,6 +66,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "corsheaders",
+    "csp",
     "rest_framework",
     "rest_framework_simplejwt.token_blacklist",
     "django_filters",
@@ -57,6 +85,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "apps.core.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -66,6 +95,8 @@ MIDDLEWARE = [
     "apps.accounts.middleware.UserLocaleMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "apps.core.headers.SecurityHeadersMiddleware",
     "apps.core.middleware.ApiErrorMiddleware",
 ]
 
@@ -159,10 +190,13 @@ PASSWORD_HASHERS = env.list(
 EMAIL_VERIFICATION_MAX_AGE = timedelta(days=env.int("EMAIL_VERIFICATION_DAYS", default=3))
 PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=60 * 60 * 24)
 
-# Login failures: after this many failed attempts within the window, further
-# attempts for that account (or from that address) answer 429.
-LOGIN_FAILURE_LIMIT_ACCOUNT = env.int("LOGIN_FAILURE_LIMIT_ACCOUNT", default=5)
+# Login failures (apps/accounts/throttles.py): after this many failed attempts
+# within the window, further attempts for that account from that address, from
+# that address, or for that account from anywhere answer 429. The per-account
+# limit is high so that one guesser cannot lock a member out.
+LOGIN_FAILURE_LIMIT_ACCOUNT_ADDRESS = env.int("LOGIN_FAILURE_LIMIT_ACCOUNT_ADDRESS", default=5)
 LOGIN_FAILURE_LIMIT_IP = env.int("LOGIN_FAILURE_LIMIT_IP", default=20)
+LOGIN_FAILURE_LIMIT_ACCOUNT = env.int("LOGIN_FAILURE_LIMIT_ACCOUNT", default=100)
 LOGIN_FAILURE_WINDOW_SECONDS = env.int("LOGIN_FAILURE_WINDOW_SECONDS", default=15 * 60)
 
 # OIDC (Keycloak or any OpenID Connect provider): on when OIDC_RP_CLIENT_ID is set.
@@ -190,6 +224,8 @@ if OIDC_ENABLED:
 # --- API ----------------------------------------------------------------------
 API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
+# Largest CSV file accepted by the inventory import (API and admin).
+CSV_IMPORT_MAX_BYTES = env.int("CSV_IMPORT_MAX_BYTES", default=5 * 1024 * 1024)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "apps.accounts.authentication.OIDCBearerAuthentication",
@@ -197,11 +233,10 @@ REST_FRAMEWORK = {
         "apps.accounts.authentication.CsrfSessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PARSER_CLASSES": [
-        "apps.core.api.parsers.BoundedJSONParser",
-        "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
-    ],
+    # JSON in (API.md): form bodies would reach the JSON fields as text that each
+    # field parses again, past the checks of BoundedJSONParser. Uploads name their
+    # own parsers.
+    "DEFAULT_PARSER_CLASSES": ["apps.core.api.parsers.BoundedJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PAGINATION_CLASS": "apps.core.api.pagination.EnvelopePagination",
     "PAGE_SIZE": 20,
@@ -233,6 +268,9 @@ SIMPLE_JWT = {
     "USER_ID_FIELD": "id",
     "USER_ID_CLAIM": "user_id",
     "AUTH_HEADER_TYPES": ("Bearer",),
+    # Access tokens carry a digest of the password, so a password change or reset
+    # ends them too, not only the refresh tokens it blacklists.
+    "CHECK_REVOKE_TOKEN": True,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "MakrX API",
@@ -249,6 +287,7 @@ SPECTACULAR_SETTINGS = {
         "ProjectStatusEnum": "apps.projects.models.ProjectStatus",
         "ProjectPrivacyEnum": "apps.projects.models.ProjectPrivacy",
         "CollaboratorRoleEnum": "apps.projects.models.CollaboratorRole",
+        "MovementKindEnum": "apps.inventory.models.MovementKind",
     },
     # Swagger UI is served from our own static files: the network may be closed.
     "SWAGGER_UI_DIST": "SIDECAR",
@@ -337,6 +376,47 @@ SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=SECURE_DEFAULTS)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+
+# Content-Security-Policy of the pages: every script, style, font and image is
+# served from this site (no CDN), so nothing else is allowed.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+PERMISSIONS_POLICY = env.str(
+    "PERMISSIONS_POLICY",
+    default="camera=(), microphone=(), geolocation=(self), payment=(self), usb=(), interest-cohort=()",
+)
+
+# --- Cross-origin (CORS) for browser frontends on other origins ------------------
+CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
+CORS_URLS_REGEX = r"^/api/.*$"
+CORS_ALLOW_CREDENTIALS = False
+CORS_EXPOSE_HEADERS = ["ETag", "Retry-After", "X-Request-ID"]
+CORS_ALLOW_HEADERS = [
+    "accept",
+    "authorization",
+    "content-type",
+    "if-match",
+    "idempotency-key",
+    "x-request-id",
+]
+
+# --- Client address behind proxies ---------------------------------------------
+# How many X-Forwarded-For hops to believe: a number (the proxies in front of
+# MakrX), or a list of proxy networks (CIDR). Empty means REMOTE_ADDR only, so a
+# client cannot pick its own address by sending the header.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 
 # --- Logging ------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")

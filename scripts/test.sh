@@ -36,5 +36,8 @@ fi
 export CELERY_TASK_ALWAYS_EAGER=true
 export DEBUG=false
 export SECURE_SSL_REDIRECT=false
+# Production mode refuses to start without these (settings.py).
+export SECRET_KEY=${SECRET_KEY:-test-only-secret-key-not-for-production-0123456789abcdefghij}
+export ALLOWED_HOSTS=${ALLOWED_HOSTS:-127.0.0.1,localhost,testserver}
 # Two processes on two cores; each gets its own test database.
 exec "$PY" -m pytest -n "${TEST_WORKERS:-2}" --dist loadfile "$@"

@@ -4,15 +4,15 @@ from django import forms
 from django.contrib.auth import password_validation
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
-from rest_framework.throttling import BaseThrottle
 
 from apps.accounts import services
 from apps.accounts.models import Locale, User
 from apps.core.exceptions import ApplicationError
+from apps.core.net import client_address
 
 
 def client_ip(request: HttpRequest) -> str:
-    return BaseThrottle().get_ident(request)  # type: ignore[arg-type]
+    return client_address(request)
 
 
 class LoginForm(forms.Form):
@@ -75,6 +75,47 @@ class ProfileForm(forms.ModelForm):
         model = User
         fields = ["name", "phone", "address", "locale"]
         widgets = {"address": forms.Textarea(attrs={"rows": 3})}
+
+
+class PasswordChangeForm(forms.Form):
+    current_password = forms.CharField(
+        label=_("Current password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password", "autofocus": True}),
+    )
+    new_password = forms.CharField(
+        label=_("New password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=password_validation.password_validators_help_text_html(),
+    )
+    confirm_password = forms.CharField(
+        label=_("Confirm the new password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def __init__(self, user: User, *args: Any, **kwargs: Any) -> None:
+        self.user = user
+        super().__init__(*args, **kwargs)
+
+    def clean_current_password(self) -> str:
+        current = self.cleaned_data["current_password"]
+        if not self.user.check_password(current):
+            raise forms.ValidationError(_("Your current password is wrong."))
+        return current
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        new_password = cleaned.get("new_password")
+        if new_password and new_password != cleaned.get("confirm_password"):
+            self.add_error("confirm_password", _("The passwords do not match."))
+        elif new_password:
+            try:
+                password_validation.validate_password(new_password, user=self.user)
+            except forms.ValidationError as exc:
+                self.add_error("new_password", exc)
+        return cleaned
 
 
 class PasswordResetRequestForm(forms.Form):

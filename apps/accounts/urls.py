@@ -9,6 +9,7 @@ urlpatterns = [
     path("logout/", views.logout_page, name="logout"),
     path("register/", views.register_page, name="register"),
     path("profile/", views.profile_page, name="profile"),
+    path("profile/password/", views.password_change_page, name="password-change"),
     path("language/", views.set_language_page, name="set-language"),
     path("verify-email/resend/", views.resend_verification_page, name="verify-email-resend"),
     path("verify-email/<str:token>/", views.verify_email_page, name="verify-email"),

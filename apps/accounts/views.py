@@ -1,13 +1,13 @@
-"""Account pages: sign in, sign up, sign out, email verification, password reset, profile,
-and the language switch."""
+"""Account pages: sign in, sign up, sign out, email verification, password reset and
+change, profile, and the language switch."""
 
 import copy
 
 from django.contrib import messages
-from django.contrib.auth import login, logout
+from django.contrib.auth import login, logout, update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.utils import translation
@@ -19,12 +19,13 @@ from django.views.decorators.http import require_POST
 from apps.accounts import services, throttles
 from apps.accounts.forms import (
     LoginForm,
+    PasswordChangeForm,
     PasswordResetRequestForm,
     ProfileForm,
     RegisterForm,
     client_ip,
 )
-from apps.accounts.models import Locale
+from apps.accounts.models import Locale, User
 from apps.core.api.throttles import scope_limit
 from apps.core.exceptions import ApplicationError
 
@@ -136,13 +137,28 @@ class PasswordResetConfirmPage(auth_views.PasswordResetConfirmView):
     success_url = reverse_lazy("accounts:login")
 
     def form_valid(self, form):  # type: ignore[no-untyped-def]
-        # Opening the emailed link proves the account is theirs, so earlier wrong guesses
-        # must not keep them from signing in with the password they just chose.
-        throttles.clear_login_failures(email=form.user.email)
+        # The same service as the API's reset: it checks the link's token again on the
+        # locked account, writes the password, ends every session of the account and
+        # lifts the sign-in lock of earlier wrong guesses.
+        try:
+            services.password_reset_confirm(
+                uid=self.kwargs["uidb64"],
+                token=self.request.session[auth_views.INTERNAL_RESET_SESSION_TOKEN],
+                new_password=form.cleaned_data["new_password1"],
+            )
+        except ApplicationError as exc:
+            if exc.code == "VALIDATION_ERROR":
+                for message in exc.details.get("new_password", [exc.message]):
+                    form.add_error("new_password2", message)
+                return self.form_invalid(form)
+            # The link was used in another tab a moment ago.
+            self.validlink = False
+            return self.render_to_response(self.get_context_data(form=form))
+        del self.request.session[auth_views.INTERNAL_RESET_SESSION_TOKEN]
         messages.success(
             self.request, _("Your password has been changed; sign in with the new one.")
         )
-        return super().form_valid(form)
+        return HttpResponseRedirect(self.get_success_url())
 
 
 @login_required
@@ -161,6 +177,37 @@ def profile_page(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("Your profile is saved."))
         return redirect("accounts:profile")
     return render(request, "accounts/profile.html", {"form": form})
+
+
+@login_required
+def password_change_page(request: HttpRequest) -> HttpResponse:
+    member = request.user
+    assert isinstance(member, User)  # login_required let only members through
+    form = PasswordChangeForm(member, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = services.user_change_password(
+                user=member,
+                current_password=form.cleaned_data["current_password"],
+                new_password=form.cleaned_data["new_password"],
+                acting_user=member,
+            )
+        except ApplicationError as exc:
+            # The form's own checks word these errors in the reader's language; the
+            # service's repeat them only when the account changed in between.
+            if "current_password" in exc.details:
+                form.add_error("current_password", _("Your current password is wrong."))
+            else:
+                for message in exc.details.get("new_password", [exc.message]):
+                    form.add_error("new_password", message)
+        else:
+            # This browser stays signed in; every other session of the member has ended.
+            update_session_auth_hash(request, user)
+            messages.success(
+                request, _("Your password is changed; you are signed out everywhere else.")
+            )
+            return redirect("accounts:profile")
+    return render(request, "accounts/password_change.html", {"form": form})
 
 
 @require_POST

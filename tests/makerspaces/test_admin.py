@@ -155,7 +155,7 @@ def test_the_admin_login_counts_failures_like_the_sign_in_page(
     manager_a: Any, settings: Any
 ) -> None:
     client = Client()
-    for _ in range(settings.LOGIN_FAILURE_LIMIT_ACCOUNT):
+    for _ in range(settings.LOGIN_FAILURE_LIMIT_ACCOUNT_ADDRESS):
         client.post(reverse("admin:login"), {"username": manager_a.email, "password": "wrong"})
 
     response = client.post(

@@ -85,6 +85,37 @@ class RefreshTokenInputSerializer(serializers.Serializer):
     refresh_token = serializers.CharField()
 
 
+class LogoutSerializer(StrictFieldsMixin, serializers.Serializer):
+    """Sign out one device by its refresh token, or with `all` every device of the account."""
+
+    refresh_token = serializers.CharField(
+        required=False,
+        help_text="The refresh token of this device. Optional with `all`, when the request "
+        "carries an access token instead.",
+    )
+    all = serializers.BooleanField(
+        default=False, help_text="Sign out every device of the account, not only this one."
+    )
+
+    def validate(self, attrs: dict) -> dict:
+        if not attrs["all"] and not attrs.get("refresh_token"):
+            raise serializers.ValidationError({"refresh_token": ["This field is required."]})
+        return attrs
+
+
+class PasswordChangeSerializer(StrictFieldsMixin, serializers.Serializer):
+    """The current password, and the new one twice."""
+
+    current_password = serializers.CharField(write_only=True, style={"input_type": "password"})
+    new_password = serializers.CharField(write_only=True, style={"input_type": "password"})
+    confirm_password = serializers.CharField(write_only=True, style={"input_type": "password"})
+
+    def validate(self, attrs: dict) -> dict:
+        if attrs["new_password"] != attrs["confirm_password"]:
+            raise serializers.ValidationError({"confirm_password": ["The passwords do not match."]})
+        return attrs
+
+
 class EmailVerificationSerializer(serializers.Serializer):
     token = serializers.CharField()
 

@@ -8,6 +8,7 @@ urlpatterns = [
     path("users/token/refresh", views.TokenRefreshView.as_view(), name="users-token-refresh"),
     path("users/logout", views.LogoutView.as_view(), name="users-logout"),
     path("users/me", views.MeView.as_view(), name="users-me"),
+    path("users/me/password", views.PasswordChangeView.as_view(), name="users-me-password"),
     path("users/verify-email", views.EmailVerifyView.as_view(), name="users-verify-email"),
     path(
         "users/verify-email/resend",

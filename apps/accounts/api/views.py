@@ -1,21 +1,21 @@
+from django.contrib.auth import update_session_auth_hash
 from django.db import transaction
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import permissions, status
+from rest_framework import exceptions, permissions, status
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
-from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
-from rest_framework_simplejwt.serializers import TokenRefreshSerializer
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from apps.accounts import services
 from apps.accounts.api import serializers as s
+from apps.accounts.authentication import CsrfSessionAuthentication
 from apps.accounts.models import User
 from apps.core.api.concurrency import etag_for, lock_if_match
 from apps.core.api.serializers import ErrorSerializer
 from apps.core.api.throttles import ScopedRateThrottle
+from apps.core.net import client_address
 
 ERROR = OpenApiResponse(ErrorSerializer, description="Error envelope")
 
@@ -30,8 +30,17 @@ def _signed_in(request: Request) -> User:
     return user
 
 
+def _token_pair(refresh: RefreshToken) -> dict[str, object]:
+    return {
+        "access_token": str(refresh.access_token),
+        "refresh_token": str(refresh),
+        "token_type": "bearer",
+        "expires_in": _expires_in(),
+    }
+
+
 def _client_ip(request: Request) -> str:
-    return BaseThrottle().get_ident(request)
+    return client_address(request)
 
 
 class RegisterView(APIView):
@@ -78,7 +87,7 @@ class LoginView(APIView):
             password=serializer.validated_data["password"],
             ip=_client_ip(request),
         )
-        refresh = RefreshToken.for_user(user)
+        refresh = services.session_start(user=user)
         User.objects.filter(pk=user.pk).update(last_login=refresh.current_time)
         return Response(
             {
@@ -104,40 +113,81 @@ class TokenRefreshView(APIView):
     def post(self, request: Request) -> Response:
         given = s.RefreshTokenInputSerializer(data=request.data)
         given.is_valid(raise_exception=True)
-        refresh = TokenRefreshSerializer(data={"refresh": given.validated_data["refresh_token"]})
-        try:
-            with transaction.atomic():
-                refresh.is_valid(raise_exception=True)
-        except TokenError as exc:
-            raise InvalidToken(str(exc)) from exc
-        return Response(
-            {
-                "access_token": refresh.validated_data["access"],
-                "refresh_token": refresh.validated_data["refresh"],
-                "token_type": "bearer",
-                "expires_in": _expires_in(),
-            }
-        )
+        refresh = services.session_refresh(refresh_token=given.validated_data["refresh_token"])
+        return Response(_token_pair(refresh))
 
 
 class LogoutView(APIView):
     permission_classes = [permissions.AllowAny]
-    authentication_classes: list = []
+
+    def perform_authentication(self, request: Request) -> None:
+        # Signing out with a refresh token needs no other credentials, so an expired
+        # access token (or a session without its CSRF token) sent along must not stand
+        # in its way: its error counts only when it is what names the account.
+        self.credentials_error: exceptions.APIException | None = None
+        try:
+            request.user  # noqa: B018 - reading it authenticates the request
+        except exceptions.APIException as exc:
+            self.credentials_error = exc
+
+    def _caller(self, request: Request) -> User:
+        if self.credentials_error is not None:
+            raise self.credentials_error
+        user = request.user
+        if not isinstance(user, User):
+            raise exceptions.NotAuthenticated()
+        return user
 
     @extend_schema(
         operation_id="users_logout",
-        request=s.RefreshTokenInputSerializer,
-        responses={204: None, 400: ERROR, 401: ERROR},
+        description=(
+            "Sign out this device (`refresh_token`), or with `all: true` every device of "
+            "the account: every refresh token of the account is revoked. With `all` the "
+            "account is the refresh token's owner, or without a refresh token the caller "
+            "named by the access token or page session."
+        ),
+        request=s.LogoutSerializer,
+        responses={204: None, 400: ERROR, 401: ERROR, 403: ERROR},
         tags=["users"],
     )
     def post(self, request: Request) -> Response:
-        given = s.RefreshTokenInputSerializer(data=request.data)
+        given = s.LogoutSerializer(data=request.data)
         given.is_valid(raise_exception=True)
-        try:
-            RefreshToken(given.validated_data["refresh_token"]).blacklist()
-        except TokenError as exc:
-            raise InvalidToken(str(exc)) from exc
+        refresh_token = given.validated_data.get("refresh_token")
+        everywhere = given.validated_data["all"]
+        if refresh_token:
+            services.session_end(refresh_token=refresh_token, everywhere=everywhere)
+        else:
+            caller = self._caller(request)
+            services.user_end_all_sessions(user=caller, acting_user=caller)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class PasswordChangeView(APIView):
+    @extend_schema(
+        operation_id="users_me_password",
+        description=(
+            "Change the caller's password. Every session of the account ends (all refresh "
+            "tokens are revoked); the answer carries a new token pair for this device."
+        ),
+        request=s.PasswordChangeSerializer,
+        responses={200: s.RefreshedTokenSerializer, 400: ERROR, 401: ERROR},
+        tags=["users"],
+    )
+    def post(self, request: Request) -> Response:
+        me = _signed_in(request)
+        serializer = s.PasswordChangeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = services.user_change_password(
+            user=me,
+            current_password=serializer.validated_data["current_password"],
+            new_password=serializer.validated_data["new_password"],
+            acting_user=me,
+        )
+        if isinstance(request.successful_authenticator, CsrfSessionAuthentication):
+            # A browser calling with its page session keeps it; every other one ends.
+            update_session_auth_hash(request._request, user)
+        return Response(_token_pair(services.session_start(user=user)))
 
 
 class MeView(APIView):

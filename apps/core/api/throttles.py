@@ -1,11 +1,16 @@
 """Rate limits, kept in the default cache so they hold across processes (Redis in production).
 
 Rates are looked up on every request rather than once at import, so a change of
-settings (or a test's override) takes effect at once.
+settings (or a test's override) takes effect at once. Anonymous requests are
+counted per client address as ``apps.core.net.client_address`` finds it, never
+per whatever ``X-Forwarded-For`` a client sends.
 """
 
 from rest_framework import throttling
+from rest_framework.request import Request
 from rest_framework.settings import api_settings
+
+from apps.core.net import client_address
 
 
 def _live_rate(scope: str | None) -> str | None:
@@ -14,17 +19,27 @@ def _live_rate(scope: str | None) -> str | None:
     return str(rate) if rate is not None else None
 
 
-class AnonRateThrottle(throttling.AnonRateThrottle):
+class _ClientAddressIdent:
+    """DRF's own ``get_ident`` believes any ``X-Forwarded-For`` (NUM_PROXIES unset), so a
+    client could pick a fresh address, and a fresh allowance, per request."""
+
+    def get_ident(self, request: Request) -> str:
+        return client_address(request)
+
+
+class AnonRateThrottle(_ClientAddressIdent, throttling.AnonRateThrottle):
     def get_rate(self) -> str | None:
         return _live_rate(self.scope)
 
 
-class UserRateThrottle(throttling.UserRateThrottle):
+class UserRateThrottle(_ClientAddressIdent, throttling.UserRateThrottle):
+    """Per user id when signed in, per client address otherwise."""
+
     def get_rate(self) -> str | None:
         return _live_rate(self.scope)
 
 
-class ScopedRateThrottle(throttling.ScopedRateThrottle):
+class ScopedRateThrottle(_ClientAddressIdent, throttling.ScopedRateThrottle):
     """Per-view scopes (``throttle_scope``), rates from DEFAULT_THROTTLE_RATES."""
 
     def get_rate(self) -> str | None:
