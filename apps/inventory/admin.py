@@ -607,7 +607,8 @@ class StockMovementAdmin(MakerspaceScopedAdmin):
         "purchase_order",
         "job_id",
         "project_id",
-        "reservation",
+        "source_type",
+        "source_id",
         "created_at",
     )
     readonly_fields = fields

@@ -7,12 +7,13 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any, cast
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Field
 
 from apps.accounts.models import User
-from apps.core.exceptions import validation_error
+from apps.core.exceptions import ApplicationError, validation_error
 from apps.inventory import services
 from apps.inventory.models import InventoryItem, Unit
 from apps.makerspaces.models import Makerspace
@@ -29,9 +30,45 @@ COLUMNS = [
     "supplier",
     "unit_cost",
 ]
+# What members may see of an item, for their export: no supplier, no cost.
+MEMBER_COLUMNS = [column for column in COLUMNS if column not in ("supplier", "unit_cost")]
 REQUIRED = ("sku", "name")
 DECIMALS = ("current_stock", "min_stock_level", "reorder_quantity", "unit_cost")
 MAX_ROWS = 5000
+
+
+def max_import_bytes() -> int:
+    """The largest CSV file an import reads (``CSV_IMPORT_MAX_BYTES``)."""
+    return int(settings.CSV_IMPORT_MAX_BYTES)
+
+
+def too_large(limit: int) -> ApplicationError:
+    message = f"The file is larger than {limit} bytes; split it into smaller files."
+    return ApplicationError(
+        "PAYLOAD_TOO_LARGE", message, details={"file": [message]}, status_code=413
+    )
+
+
+def read_upload(upload: Any, *, limit: int | None = None) -> str:
+    """The text of an uploaded CSV file, read no further than the limit allows: a file
+    over it is refused (413) before it is read whole."""
+    limit = max_import_bytes() if limit is None else limit
+    if upload.size is not None and upload.size > limit:
+        raise too_large(limit)
+    raw = upload.read(limit + 1)
+    if len(raw) > limit:
+        raise too_large(limit)
+    return decode(raw)
+
+
+def decode(raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise validation_error(
+            "file", f"The file is not UTF-8 text (line {line}); save it as CSV UTF-8."
+        ) from None
 
 
 # A cell starting with one of these is run as a formula by spreadsheet programs.
@@ -45,12 +82,12 @@ def _safe_cell(value: Any) -> Any:
     return value
 
 
-def export_csv(items: Any) -> str:
+def export_csv(items: Any, *, columns: list[str] = COLUMNS) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(COLUMNS)
+    writer.writerow(columns)
     for item in items:
-        writer.writerow([_safe_cell(getattr(item, column)) for column in COLUMNS])
+        writer.writerow([_safe_cell(getattr(item, column)) for column in columns])
     return buffer.getvalue()
 
 
@@ -121,19 +158,70 @@ def _parse_row(number: int, row: dict[str, str]) -> tuple[dict[str, Any], dict[s
     return values, errors
 
 
+def _file_problem(message: str) -> ApplicationError:
+    return validation_error("file", message)
+
+
+def _csv_problem(exc: csv.Error, line: int) -> ApplicationError:
+    """The csv module's own errors as 400s naming the line; the field limit is the one a
+    hostile or broken file (an unclosed quote) meets first."""
+    if "field larger than field limit" in str(exc):
+        return _file_problem(
+            f"Line {line} has a field longer than {csv.field_size_limit()} characters."
+        )
+    return _file_problem(f"Line {line} is not valid CSV: {exc}.")
+
+
+# The reader counts a line once it is parsed, so a line it fails on is the next one.
+
+
+def _rows(reader: "csv.DictReader[str]") -> Any:
+    try:
+        yield from reader
+    except csv.Error as exc:
+        raise _csv_problem(exc, reader.line_num + 1) from None
+
+
+def _check_header(reader: "csv.DictReader[str]") -> None:
+    try:
+        header = list(reader.fieldnames or [])
+    except csv.Error as exc:
+        raise _csv_problem(exc, reader.line_num + 1) from None
+    if not header:
+        raise _file_problem(f"The file is empty. Columns: {', '.join(COLUMNS)}.")
+    missing = [column for column in REQUIRED if column not in header]
+    if missing:
+        raise _file_problem(
+            f"Missing column(s): {', '.join(missing)}. Columns: {', '.join(COLUMNS)}."
+        )
+    # A misspelt column would otherwise be skipped silently and its values lost.
+    unknown = [column for column in header if column not in COLUMNS]
+    if unknown:
+        raise _file_problem(
+            f"Unknown column(s): {', '.join(repr(c) for c in unknown)}. "
+            f"Columns: {', '.join(COLUMNS)}."
+        )
+    repeated = sorted({column for column in header if header.count(column) > 1})
+    if repeated:
+        raise _file_problem(f"Column(s) given twice: {', '.join(repeated)}.")
+
+
 def import_csv(
     *, makerspace: Makerspace, text: str, acting_user: User, dry_run: bool
 ) -> ImportReport:
     report = ImportReport(dry_run=dry_run)
+    if "\x00" in text:
+        # PostgreSQL stores no text with a NUL character in it; a NUL usually means the
+        # file is a spreadsheet or UTF-16, not CSV text.
+        line = text[: text.index("\x00")].count("\n") + 1
+        raise _file_problem(f"Line {line} contains a NUL byte: save the file as CSV UTF-8.")
     reader = csv.DictReader(io.StringIO(text))
-    missing = [column for column in REQUIRED if column not in (reader.fieldnames or [])]
-    if missing:
-        raise validation_error(
-            "file", f"Missing column(s): {', '.join(missing)}. Columns: {', '.join(COLUMNS)}."
-        )
+    _check_header(reader)
     parsed: list[tuple[int, dict[str, Any]]] = []
     seen: dict[str, int] = {}
-    for number, row in enumerate(reader, start=2):
+    rows = 0
+    for number, row in enumerate(_rows(reader), start=2):
+        rows += 1
         if number - 1 > MAX_ROWS:
             raise validation_error("file", f"At most {MAX_ROWS} rows per import.")
         values, errors = _parse_row(number, row)
@@ -146,6 +234,8 @@ def import_csv(
             report.errors.append({"row": number, "sku": sku, "errors": errors})
         else:
             parsed.append((number, values))
+    if not rows:
+        raise _file_problem("The file has a header but no rows to import.")
     if report.errors:
         return report
     existing = {

@@ -6,12 +6,14 @@ from typing import Any
 
 from django import forms
 from django.db.models import QuerySet
+from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
 
+from apps.core.exceptions import ApplicationError
+from apps.inventory import csv_io
 from apps.makerspaces.models import Makerspace
 
 SMALLEST_QUANTITY = Decimal("0.001")
-CSV_MAX_BYTES = 2 * 1024 * 1024
 
 
 def _quantity_field(label: Any, **kwargs: Any) -> forms.DecimalField:
@@ -89,16 +91,22 @@ class CsvImportForm(forms.Form):
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
         upload = cleaned.get("file")
+        limit = csv_io.max_import_bytes()
+        too_large = _("The file is larger than %(size)s.") % {"size": filesizeformat(limit)}
         if upload is not None:
-            if upload.size > CSV_MAX_BYTES:
-                self.add_error("file", _("The file is larger than 2 MB."))
-                return cleaned
             try:
-                cleaned["text"] = upload.read().decode("utf-8-sig")
-            except UnicodeDecodeError:
-                self.add_error("file", _("The file is not UTF-8 text."))
+                cleaned["text"] = csv_io.read_upload(upload, limit=limit)
+            except ApplicationError as error:
+                if error.code == "PAYLOAD_TOO_LARGE":
+                    self.add_error("file", too_large)
+                else:
+                    self.add_error("file", _("The file is not UTF-8 text."))
         elif cleaned.get("csv_text"):
-            cleaned["text"] = cleaned["csv_text"]
+            # The checked text comes back from the browser: held to the same limit.
+            if len(cleaned["csv_text"].encode()) > limit:
+                self.add_error("file", too_large)
+            else:
+                cleaned["text"] = cleaned["csv_text"]
         else:
             self.add_error("file", _("Choose a CSV file."))
         return cleaned

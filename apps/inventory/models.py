@@ -85,6 +85,13 @@ class MovementKind(models.TextChoices):
     RETURN = "return", _("Returned")
 
 
+class MovementSource(models.TextChoices):
+    RESERVATION = "reservation", _("Booking")
+    PROJECT = "project", _("Project")
+    ORDER = "order", _("Store order")
+    PURCHASE_ORDER = "purchase_order", _("Purchase order")
+
+
 class StockMovement(models.Model):
     """One line of the append-only ledger: current stock is always the sum of deltas."""
 
@@ -98,13 +105,11 @@ class StockMovement(models.Model):
     )
     job_id = models.CharField(max_length=100, blank=True)
     project_id = models.UUIDField(null=True, blank=True, db_index=True)
-    reservation = models.ForeignKey(
-        "equipment.Reservation",
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="stock_movements",
-    )
+    # What caused the movement, named generically so the ledger needs no foreign key
+    # to the apps above it (a booking's check-out, a project's bill of materials, a
+    # store order, a purchase order).
+    source_type = models.CharField(max_length=20, choices=MovementSource, blank=True)
+    source_id = models.UUIDField(null=True, blank=True)
     purchase_order = models.ForeignKey(
         "inventory.PurchaseOrder",
         null=True,
@@ -123,6 +128,18 @@ class StockMovement(models.Model):
             models.CheckConstraint(
                 condition=Q(balance_after__gte=0), name="stock_movement_balance_not_negative"
             ),
+            models.CheckConstraint(
+                condition=Q(source_type="", source_id__isnull=True)
+                | (~Q(source_type="") & Q(source_id__isnull=False)),
+                name="stock_movement_source_complete",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["source_type", "source_id"],
+                name="stock_movement_source",
+                condition=~Q(source_type=""),
+            )
         ]
 
     def __str__(self) -> str:

@@ -3,6 +3,7 @@
 from decimal import Decimal
 from typing import Any
 
+from django.contrib.auth.models import AnonymousUser
 from django.db.models import (
     BooleanField,
     Case,
@@ -19,6 +20,8 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, Greatest
 
+from apps.accounts.models import User
+from apps.core.permissions import has_makerspace_permission
 from apps.inventory.models import (
     InventoryItem,
     PurchaseOrder,
@@ -29,6 +32,23 @@ from apps.makerspaces.models import Makerspace
 
 QUANTITY_FIELD: DecimalField = DecimalField(max_digits=14, decimal_places=3)
 
+# Members see what is in stock and where; what it costs, where it is bought, what is on
+# order and who moved it are for the people who run the space. Purchasing goes with the
+# right to restock (which places and receives orders and sets the unit cost); names and
+# emails in the ledger with the right to see the space's members.
+PURCHASING_PERMISSION = "inventory.restock"
+WHO_PERMISSION = "members.view"
+
+
+def sees_purchasing(user: User | AnonymousUser | None, makerspace: Makerspace) -> bool:
+    """Supplier, unit cost, purchase orders and reorder suggestions."""
+    return has_makerspace_permission(user, makerspace, PURCHASING_PERMISSION)
+
+
+def sees_who(user: User | AnonymousUser | None, makerspace: Makerspace) -> bool:
+    """Who made each movement of the ledger, by name and email."""
+    return has_makerspace_permission(user, makerspace, WHO_PERMISSION)
+
 
 def items_of_space(
     makerspace: Makerspace,
@@ -37,7 +57,10 @@ def items_of_space(
     low_stock: bool | None = None,
     category: str = "",
     include_inactive: bool = False,
+    search_supplier: bool = True,
 ) -> QuerySet[InventoryItem]:
+    """``search_supplier=False`` for callers who may not see suppliers, so a search
+    cannot tell them which items a supplier delivers."""
     items = InventoryItem.objects.filter(makerspace=makerspace).annotate(
         low=Case(
             When(current_stock__lte=F("min_stock_level"), then=Value(True)),
@@ -48,12 +71,11 @@ def items_of_space(
     if not include_inactive:
         items = items.filter(is_active=True)
     if search:
-        items = items.filter(
-            Q(name__icontains=search)
-            | Q(sku__icontains=search)
-            | Q(category__icontains=search)
-            | Q(supplier__icontains=search)
-        )
+        matches = Q(name__icontains=search) | Q(sku__icontains=search)
+        matches |= Q(category__icontains=search)
+        if search_supplier:
+            matches |= Q(supplier__icontains=search)
+        items = items.filter(matches)
     if category:
         items = items.filter(category__iexact=category)
     if low_stock is not None:

@@ -13,9 +13,12 @@ from apps.accounts.models import User
 from apps.core.audit import audit_record, update_audited
 from apps.core.exceptions import ApplicationError, ConflictError, validation_error
 from apps.core.models import AuditLogEntry
+from apps.inventory import project_links
 from apps.inventory.models import (
+    QUANTITY,
     InventoryItem,
     MovementKind,
+    MovementSource,
     PurchaseOrder,
     PurchaseOrderStatus,
     ReorderAlert,
@@ -36,6 +39,32 @@ ITEM_FIELDS = (
     "unit_cost",
     "is_active",
 )
+
+
+# The quantity columns are numeric(14, 3): eleven digits before the point, three after.
+QUANTITY_PLACES = Decimal(1).scaleb(-QUANTITY["decimal_places"])
+WHOLE_DIGITS = QUANTITY["max_digits"] - QUANTITY["decimal_places"]
+MAX_QUANTITY = Decimal(10) ** WHOLE_DIGITS - QUANTITY_PLACES
+
+
+def _too_large(field: str, message: str) -> ApplicationError:
+    # The message names the limit, which the envelope's generic wording would hide.
+    return ApplicationError("VALIDATION_ERROR", message, details={field: [message]})
+
+
+def _check_quantity(field: str, value: Decimal, *, allow_zero: bool = False) -> None:
+    """A quantity the ledger can hold: positive (or zero for a count), at most the
+    column's largest value and no finer than its three decimal places."""
+    if not value.is_finite():
+        raise validation_error(field, "Must be a number.")
+    if value < 0 or (value == 0 and not allow_zero):
+        raise validation_error(
+            field, "Cannot be negative." if allow_zero else "Must be greater than zero."
+        )
+    if value > MAX_QUANTITY:
+        raise _too_large(field, f"Must be at most {MAX_QUANTITY}.")
+    if value != value.quantize(QUANTITY_PLACES):
+        raise validation_error(field, "At most 3 decimal places.")
 
 
 def _insufficient(shortages: list[dict[str, Any]]) -> ApplicationError:
@@ -68,15 +97,25 @@ def _apply(
     reason: str = "",
     job_id: str = "",
     project_id: Any = None,
-    reservation_id: Any = None,
+    source_type: str = "",
+    source_id: Any = None,
     purchase_order: PurchaseOrder | None = None,
     unit_cost: Decimal | None = None,
+    field: str = "quantity",
 ) -> StockMovement:
     """Write one movement on an item the caller has locked."""
     before = item.current_stock
     after = before + delta
     if after < 0:
         raise _insufficient([_shortage(item, -delta)])
+    if after > MAX_QUANTITY:
+        # Checked on the locked row, so two restocks that each fit cannot together
+        # overflow the column (which would fail the whole request deep in the database).
+        raise _too_large(
+            field,
+            f"The stock would be {after}; an item holds at most {MAX_QUANTITY} "
+            f"(now {before}, so at most {MAX_QUANTITY - before} more).",
+        )
     movement = StockMovement.objects.create(
         item=item,
         delta=delta,
@@ -85,7 +124,8 @@ def _apply(
         user=acting_user,
         job_id=job_id,
         project_id=project_id,
-        reservation_id=reservation_id,
+        source_type=source_type,
+        source_id=source_id,
         purchase_order=purchase_order,
         unit_cost=unit_cost,
         balance_after=after,
@@ -129,12 +169,20 @@ def stock_deduct(
     acting_user: User | None,
     job_id: str = "",
     project_id: Any = None,
-    reservation_id: Any = None,
+    source_type: str = "",
+    source_id: Any = None,
     kind: str = MovementKind.DEDUCT,
 ) -> StockMovement:
-    if quantity <= 0:
-        raise validation_error("quantity", "Must be greater than zero.")
+    """Take stock out. A ``project_id`` must name a project of the item's space that
+    ``acting_user`` may see, as the projects app decides (see ``project_links``)."""
+    _check_quantity("quantity", quantity)
     with transaction.atomic():
+        if project_id is not None and not project_links.may_link(
+            user=acting_user, makerspace=item.makerspace, project_id=project_id
+        ):
+            # Unknown, of another space and out of the caller's sight all read alike,
+            # so the answer tells nothing about projects the caller cannot see.
+            raise validation_error("project", "No such project in this makerspace.")
         # Lock the item first so two deductions cannot both pass the stock check.
         return _apply(
             _lock(item),
@@ -144,7 +192,8 @@ def stock_deduct(
             reason=reason,
             job_id=job_id,
             project_id=project_id,
-            reservation_id=reservation_id,
+            source_type=source_type,
+            source_id=source_id,
         )
 
 
@@ -157,8 +206,7 @@ def stock_restock(
     unit_cost: Decimal | None = None,
     purchase_order: PurchaseOrder | None = None,
 ) -> StockMovement:
-    if quantity <= 0:
-        raise validation_error("quantity", "Must be greater than zero.")
+    _check_quantity("quantity", quantity)
     with transaction.atomic():
         item = _lock(item)
         if purchase_order is not None:
@@ -177,6 +225,8 @@ def stock_restock(
             acting_user=acting_user,
             reason=note,
             purchase_order=purchase_order,
+            source_type=MovementSource.PURCHASE_ORDER if purchase_order else "",
+            source_id=purchase_order.pk if purchase_order else None,
             unit_cost=unit_cost,
         )
         if unit_cost is not None and unit_cost != item.unit_cost:
@@ -189,8 +239,9 @@ def stock_adjust(
     *, item: InventoryItem, new_stock: Decimal, reason: str, acting_user: User | None
 ) -> StockMovement | None:
     """A stock count: records the difference to what was counted, with its reason."""
-    if new_stock < 0:
+    if new_stock.is_finite() and new_stock < 0:
         raise validation_error("new_stock", "A count cannot be negative.")
+    _check_quantity("new_stock", new_stock, allow_zero=True)
     if not reason.strip():
         raise validation_error("reason", "Say why the count differs.")
     with transaction.atomic():
@@ -199,7 +250,12 @@ def stock_adjust(
         if delta == 0:
             return None
         return _apply(
-            item, delta=delta, kind=MovementKind.ADJUST, acting_user=acting_user, reason=reason
+            item,
+            delta=delta,
+            kind=MovementKind.ADJUST,
+            acting_user=acting_user,
+            reason=reason,
+            field="new_stock",
         )
 
 
@@ -215,7 +271,8 @@ def stock_consume_many(
     reason: str,
     acting_user: User | None,
     project_id: Any = None,
-    reservation_id: Any = None,
+    source_type: str = "",
+    source_id: Any = None,
     kind: str = MovementKind.CONSUME,
 ) -> list[StockMovement]:
     """Take several items at once, all or nothing (a bill of materials, a job's material).
@@ -226,6 +283,7 @@ def stock_consume_many(
     for withdrawal in withdrawals:
         if withdrawal.quantity <= 0:
             raise validation_error("quantity", "Every quantity must be greater than zero.")
+        _check_quantity("quantity", withdrawal.quantity)
         wanted[withdrawal.item.pk] = (
             wanted.get(withdrawal.item.pk, Decimal("0")) + withdrawal.quantity
         )
@@ -250,7 +308,8 @@ def stock_consume_many(
                 acting_user=acting_user,
                 reason=reason,
                 project_id=project_id,
-                reservation_id=reservation_id,
+                source_type=source_type,
+                source_id=source_id,
             )
             for item in items
         ]
@@ -270,8 +329,7 @@ def item_create(
     unknown = set(fields) - set(ITEM_FIELDS)
     if unknown:
         raise ValueError(f"Unknown item fields: {sorted(unknown)}")
-    if opening_stock < 0:
-        raise validation_error("current_stock", "Cannot be negative.")
+    _check_quantity("current_stock", opening_stock, allow_zero=True)
     try:
         with transaction.atomic():
             item = InventoryItem(makerspace=makerspace, **fields)
@@ -286,6 +344,7 @@ def item_create(
                     kind=MovementKind.OPENING,
                     acting_user=acting_user,
                     reason="Opening balance",
+                    field="current_stock",
                 )
             audit_record(
                 actor=acting_user,
@@ -358,8 +417,7 @@ def item_delete(*, item: InventoryItem, acting_user: User) -> None:
 def purchase_order_create(
     *, item: InventoryItem, quantity: Decimal, acting_user: User, supplier: str = ""
 ) -> PurchaseOrder:
-    if quantity <= 0:
-        raise validation_error("quantity", "Must be greater than zero.")
+    _check_quantity("quantity", quantity)
     with transaction.atomic():
         order = PurchaseOrder.objects.create(
             item=item, quantity=quantity, supplier=supplier or item.supplier, created_by=acting_user

@@ -2,7 +2,9 @@
 item's page with its ledger and the restock / deduct / count forms, and the reorder
 suggestions with their CSV and "order" buttons.
 
-Members of a space may look (``inventory.view``); every change needs its own right and
+Members of a space may look (``inventory.view``) at what is in stock and where; supplier,
+cost, orders, reorder suggestions and who moved stock are for staff
+(``selectors.sees_purchasing`` and ``sees_who``). Every change needs its own right and
 goes through the stock services, so these pages, the API and the admin cannot disagree.
 To anyone outside the space, its stock does not exist (404).
 """
@@ -124,10 +126,13 @@ def _item_or_404(makerspace: Makerspace, item_id: UUID) -> InventoryItem:
 
 
 def _rights(request: HttpRequest, makerspace: Makerspace) -> dict[str, bool]:
-    return {
+    rights = {
         action: has_makerspace_permission(request.user, makerspace, f"inventory.{action}")
         for action in ("restock", "deduct", "adjust", "update")
     }
+    rights["see_purchasing"] = selectors.sees_purchasing(request.user, makerspace)
+    rights["see_who"] = selectors.sees_who(request.user, makerspace)
+    return rights
 
 
 def _form_errors_text(form: Form) -> str:
@@ -170,10 +175,14 @@ def item_list_page(request: HttpRequest, slug: str) -> HttpResponse:
     form = ItemFilterForm(request.GET)
     form.is_valid()
     criteria = form.cleaned_data
+    rights = _rights(request, makerspace)
+    if not rights["see_purchasing"]:
+        form.fields["q"].widget.attrs["placeholder"] = _("Name or SKU")
     items = selectors.items_of_space(
         makerspace,
         search=criteria.get("q", ""),
         low_stock=True if criteria.get("low") else None,
+        search_supplier=rights["see_purchasing"],
     )
     page = Paginator(items, ITEMS_PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
@@ -181,7 +190,7 @@ def item_list_page(request: HttpRequest, slug: str) -> HttpResponse:
         "form": form,
         "page": page,
         "is_filtered": bool(criteria.get("q") or criteria.get("low")),
-        "rights": _rights(request, makerspace),
+        "rights": rights,
     }
     return render(request, "inventory/item_list.html", context)
 
@@ -198,22 +207,26 @@ def _render_item(
     status: int = 200,
 ) -> HttpResponse:
     forms = forms or {}
+    rights = _rights(request, makerspace)
     ledger = Paginator(selectors.movements_of_item(item), LEDGER_PAGE_SIZE).get_page(
         request.GET.get("page")
+    )
+    open_orders = (
+        item.purchase_orders.filter(status=PurchaseOrderStatus.OPEN).order_by("created_at")
+        if rights["see_purchasing"]
+        else PurchaseOrder.objects.none()
     )
     context = {
         "makerspace": makerspace,
         "item": item,
         "ledger": ledger,
         "page": ledger,
-        "rights": _rights(request, makerspace),
+        "rights": rights,
         "restock_form": forms.get("restock") or RestockForm(prefix="restock"),
         "deduct_form": forms.get("deduct") or DeductForm(prefix="deduct"),
         "adjust_form": forms.get("adjust")
         or AdjustForm(prefix="adjust", initial={"new_stock": item.current_stock}),
-        "open_orders": item.purchase_orders.filter(status=PurchaseOrderStatus.OPEN).order_by(
-            "created_at"
-        ),
+        "open_orders": open_orders,
     }
     return render(request, "inventory/item.html", context, status=status)
 
@@ -242,6 +255,14 @@ def _stock_change(
     try:
         change(item, form.cleaned_data, _user(request))
     except ApplicationError as exc:
+        fields = [field for field in exc.details if field in form.fields]
+        if exc.code == "VALIDATION_ERROR" and fields:
+            # A limit only the service can judge (the stock a restock would leave) is
+            # shown on the form that asked for it, with the values kept.
+            for field in fields:
+                for problem in exc.details[field]:
+                    form.add_error(field, str(problem))
+            return _render_item(request, makerspace, item, forms={action: form}, status=400)
         messages.error(request, _error_text(exc, item))
     else:
         item.refresh_from_db(fields=["current_stock"])
@@ -313,7 +334,7 @@ def adjust_page(request: HttpRequest, slug: str, item_id: UUID) -> HttpResponse:
 
 @login_required
 def reorder_page(request: HttpRequest, slug: str) -> HttpResponse:
-    makerspace = _space_or_404(request, slug)
+    makerspace = _space_or_404(request, slug, selectors.PURCHASING_PERMISSION)
     suggestions = selectors.reorder_suggestions(makerspace)
     page = Paginator(suggestions, SUGGESTIONS_PAGE_SIZE).get_page(request.GET.get("page"))
     open_orders = (
@@ -332,7 +353,7 @@ def reorder_page(request: HttpRequest, slug: str) -> HttpResponse:
 
 @login_required
 def reorder_csv(request: HttpRequest, slug: str) -> HttpResponse:
-    makerspace = _space_or_404(request, slug)
+    makerspace = _space_or_404(request, slug, selectors.PURCHASING_PERMISSION)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(SUGGESTION_COLUMNS)

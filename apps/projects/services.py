@@ -19,7 +19,7 @@ from apps.core.exceptions import ApplicationError, ConflictError, validation_err
 from apps.core.models import AuditLogEntry
 from apps.core.permissions import has_makerspace_permission
 from apps.equipment.models import Reservation
-from apps.inventory.models import InventoryItem, MovementKind, StockMovement
+from apps.inventory.models import InventoryItem, MovementKind, MovementSource, StockMovement
 from apps.inventory.services import Withdrawal, stock_consume_many
 from apps.makerspaces.models import Makerspace, Membership, MembershipStatus
 from apps.projects.models import (
@@ -394,6 +394,8 @@ def bom_consume(
             reason=reason or f"Project {project.name}{copies}",
             acting_user=acting_user,
             project_id=project.pk,
+            source_type=MovementSource.PROJECT,
+            source_id=project.pk,
             kind=MovementKind.CONSUME,
         )
         audit_record(

@@ -875,5 +875,5 @@ def test_check_out_deducts_the_material_used_linked_to_the_booking(space, laser,
     plywood.refresh_from_db()
     assert plywood.current_stock == Decimal("8")
     movement = StockMovement.objects.get(item=plywood, kind="consume")
-    assert movement.reservation_id == booking.pk
+    assert (movement.source_type, movement.source_id) == ("reservation", booking.pk)
     assert movement.delta == Decimal("-2")

@@ -3,7 +3,6 @@ purchase orders and CSV import/export."""
 
 import csv
 import io
-import uuid
 from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
@@ -25,6 +24,7 @@ from apps.inventory.models import (
     PurchaseOrderStatus,
     StockMovement,
 )
+from apps.projects import services as project_services
 from tests.factories import InventoryItemFactory, MakerspaceFactory, MembershipFactory
 from tests.inventory.support import (
     client_for,
@@ -325,7 +325,9 @@ def test_admin_deleting_an_item_with_a_ledger_deactivates_it(space, admin) -> No
 
 def test_deduct_answers_the_new_stock_and_writes_a_deduct_movement(space, manager, staff) -> None:  # type: ignore[no-untyped-def]
     item = stocked_item(space, stock="25.5", unit="g")
-    project = uuid.uuid4()
+    project = project_services.project_create(
+        makerspace=space, owner=manager, name="Bracket", acting_user=manager
+    ).pk
 
     response = staff.post(
         item_url(item, "deduct"),
@@ -683,8 +685,8 @@ def low_items(space, manager):  # type: ignore[no-untyped-def]
     return pla, resin
 
 
-def test_reorder_suggestions_subtract_what_is_on_order(low_items, space, member) -> None:  # type: ignore[no-untyped-def]
-    response = client_for(member).get(items_url(space) + "reorder-suggestions")
+def test_reorder_suggestions_subtract_what_is_on_order(low_items, space, manager) -> None:  # type: ignore[no-untyped-def]
+    response = client_for(manager).get(items_url(space) + "reorder-suggestions")
 
     assert response.status_code == 200
     rows = {row["sku"]: row for row in response.json()["data"]}
@@ -755,12 +757,12 @@ def test_purchase_order_create_rejects_bad_bodies(space, staff, body, field) -> 
 # --- CSV ---------------------------------------------------------------------------------
 
 
-def test_export_answers_the_active_items_as_csv(space, admin, member) -> None:  # type: ignore[no-untyped-def]
+def test_export_answers_the_active_items_as_csv(space, admin, manager) -> None:  # type: ignore[no-untyped-def]
     stocked_item(space, stock="1.5", name="PLA white", sku="PLA-W", unit="kg", unit_cost=20)
     gone = stocked_item(space, stock=1, name="Old stuff", sku="OLD-1")
     services.item_delete(item=gone, acting_user=admin)
 
-    response = client_for(member).get(items_url(space) + "export")
+    response = client_for(manager).get(items_url(space) + "export")
 
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")
@@ -924,7 +926,7 @@ PERMISSION_CASES = [
     ("member lists items", "member", "get", "", None, 200),
     ("member reads an item", "member", "get", "{item}/", None, 200),
     ("member reads the ledger", "member", "get", "{item}/movements/", None, 200),
-    ("member reads suggestions", "member", "get", "reorder-suggestions", None, 200),
+    ("member reads suggestions", "member", "get", "reorder-suggestions", None, 403),
     ("member exports", "member", "get", "export", None, 200),
     ("member deducts", "member", "post", "{item}/deduct", DEDUCT, 403),
     ("member restocks", "member", "post", "{item}/restock", {"quantity": "5"}, 403),

@@ -1,21 +1,39 @@
 from decimal import Decimal
 from typing import Any
 
-from drf_spectacular.utils import inline_serializer
+from drf_spectacular.utils import PolymorphicProxySerializer, inline_serializer
 from rest_framework import serializers
 
 from apps.core.api.serializers import StrictFieldsMixin
 from apps.inventory.models import InventoryItem, MovementKind, PurchaseOrder, StockMovement
 
 QUANTITY: dict[str, Any] = {"max_digits": 14, "decimal_places": 3}
+WHOLE_DIGITS = QUANTITY["max_digits"] - QUANTITY["decimal_places"]
+
+
+class QuantityField(serializers.DecimalField):
+    """A stock quantity given as input. A number too large for the ledger is passed on to
+    the stock service, whose refusal names the largest quantity an item can hold (and
+    which also judges the stock the change would leave)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**QUANTITY, **kwargs)
+
+    def _is_too_large(self, value: Decimal) -> bool:
+        return value.is_finite() and value.adjusted() >= WHOLE_DIGITS
+
+    def validate_precision(self, value: Decimal) -> Decimal:
+        return value if self._is_too_large(value) else super().validate_precision(value)
+
+    def quantize(self, value: Decimal) -> Decimal:
+        return value if self._is_too_large(value) else super().quantize(value)
 
 
 class InventoryItemSerializer(StrictFieldsMixin, serializers.ModelSerializer):
-    current_stock = serializers.DecimalField(
+    current_stock = QuantityField(
         min_value=Decimal("0"),
         required=False,
         help_text="On create: the opening balance (recorded in the ledger). Read-only after.",
-        **QUANTITY,
     )
     is_low_stock = serializers.SerializerMethodField()
 
@@ -52,6 +70,31 @@ class InventoryItemSerializer(StrictFieldsMixin, serializers.ModelSerializer):
         return attrs
 
 
+# What staff (``selectors.sees_purchasing``) see of an item and members do not.
+STAFF_ITEM_FIELDS = ("supplier", "unit_cost")
+
+
+class MemberInventoryItemSerializer(InventoryItemSerializer):
+    """An item as a member sees it: what there is and where, without what it costs or
+    where it is bought."""
+
+    class Meta(InventoryItemSerializer.Meta):
+        fields = [
+            name for name in InventoryItemSerializer.Meta.fields if name not in STAFF_ITEM_FIELDS
+        ]
+        read_only_fields = fields
+
+
+def item_for_caller(*, many: bool = False) -> PolymorphicProxySerializer:
+    """The schema of an item read: the staff shape or the member shape, by the caller."""
+    return PolymorphicProxySerializer(
+        component_name="InventoryItemForCaller",
+        serializers=[InventoryItemSerializer, MemberInventoryItemSerializer],
+        resource_type_field_name=None,
+        many=many,
+    )
+
+
 class InventoryQuerySerializer(serializers.Serializer):
     search = serializers.CharField(required=False, allow_blank=True, max_length=200)
     low_stock = serializers.BooleanField(required=False, allow_null=True, default=None)
@@ -59,14 +102,14 @@ class InventoryQuerySerializer(serializers.Serializer):
 
 
 class DeductSerializer(StrictFieldsMixin, serializers.Serializer):
-    quantity = serializers.DecimalField(min_value=Decimal("0.001"), **QUANTITY)
+    quantity = QuantityField(min_value=Decimal("0.001"))
     reason = serializers.CharField(max_length=300)
     job_id = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
     project = serializers.UUIDField(required=False, allow_null=True, default=None)
 
 
 class RestockSerializer(StrictFieldsMixin, serializers.Serializer):
-    quantity = serializers.DecimalField(min_value=Decimal("0.001"), **QUANTITY)
+    quantity = QuantityField(min_value=Decimal("0.001"))
     note = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
     unit_cost = serializers.DecimalField(
         max_digits=12, decimal_places=2, min_value=Decimal("0"), required=False, allow_null=True
@@ -75,7 +118,7 @@ class RestockSerializer(StrictFieldsMixin, serializers.Serializer):
 
 
 class AdjustSerializer(StrictFieldsMixin, serializers.Serializer):
-    new_stock = serializers.DecimalField(min_value=Decimal("0"), **QUANTITY)
+    new_stock = QuantityField(min_value=Decimal("0"))
     reason = serializers.CharField(max_length=300)
 
 
@@ -99,7 +142,8 @@ class MovementSerializer(serializers.ModelSerializer):
             "user",
             "job_id",
             "project",
-            "reservation",
+            "source_type",
+            "source_id",
             "purchase_order",
             "unit_cost",
             "balance_after",
@@ -109,6 +153,30 @@ class MovementSerializer(serializers.ModelSerializer):
     def get_user(self, movement: StockMovement) -> dict[str, Any] | None:
         user = movement.user
         return {"id": str(user.pk), "name": user.name, "email": user.email} if user else None
+
+
+# Who made a movement, and what a delivery cost or which order it filled, are for staff.
+STAFF_MOVEMENT_FIELDS = ("user", "unit_cost", "purchase_order")
+
+
+class MemberMovementSerializer(MovementSerializer):
+    """A ledger line as a member sees it: how much, why and when, but not by whom."""
+
+    user = None  # type: ignore[assignment]
+
+    class Meta(MovementSerializer.Meta):
+        fields = [
+            name for name in MovementSerializer.Meta.fields if name not in STAFF_MOVEMENT_FIELDS
+        ]
+
+
+def movement_for_caller(*, many: bool = False) -> PolymorphicProxySerializer:
+    return PolymorphicProxySerializer(
+        component_name="StockMovementForCaller",
+        serializers=[MovementSerializer, MemberMovementSerializer],
+        resource_type_field_name=None,
+        many=many,
+    )
 
 
 class MovementQuerySerializer(serializers.Serializer):
@@ -141,7 +209,7 @@ class SuggestionSerializer(serializers.Serializer):
 
 class PurchaseOrderSerializer(StrictFieldsMixin, serializers.ModelSerializer):
     item = serializers.UUIDField(source="item_id")
-    quantity = serializers.DecimalField(min_value=Decimal("0.001"), **QUANTITY)
+    quantity = QuantityField(min_value=Decimal("0.001"))
 
     class Meta:
         model = PurchaseOrder

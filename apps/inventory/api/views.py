@@ -37,6 +37,8 @@ from apps.makerspaces.api.permissions import (
 )
 
 ERROR = OpenApiResponse(ErrorSerializer, description="Error envelope")
+# A multipart body carries the file plus its boundaries and part headers.
+MULTIPART_ALLOWANCE = 64 * 1024
 CSV_RESPONSE = OpenApiResponse(OpenApiTypes.STR, description="text/csv")
 
 
@@ -89,9 +91,13 @@ def _stock_result(item: InventoryItem, movement: StockMovement | None) -> Respon
 @extend_schema_view(
     list=extend_schema(
         parameters=[s.InventoryQuerySerializer],
-        responses={200: s.InventoryItemSerializer(many=True), 400: ERROR, 404: ERROR},
+        responses={200: s.item_for_caller(many=True), 400: ERROR, 404: ERROR},
+        description="Staff get the staff shape; members get items without supplier and cost.",
     ),
-    retrieve=extend_schema(responses={200: s.InventoryItemSerializer, 404: ERROR}),
+    retrieve=extend_schema(
+        responses={200: s.item_for_caller(), 404: ERROR},
+        description="Staff get the staff shape; members get the item without supplier and cost.",
+    ),
     create=extend_schema(responses={201: s.InventoryItemSerializer, 400: ERROR, 403: ERROR}),
     partial_update=extend_schema(
         responses={200: s.InventoryItemSerializer, 400: ERROR, 403: ERROR, 412: ERROR}
@@ -124,11 +130,21 @@ class InventoryViewSet(MakerspaceScopedMixin):
         "movements": "inventory.view",
         "export": "inventory.view",
         "import_csv": "inventory.create",
-        "reorder_suggestions": "inventory.view",
+        "reorder_suggestions": selectors.PURCHASING_PERMISSION,
     }
 
     def get_queryset(self) -> Any:
         return selectors.items_of_space(self.get_makerspace())
+
+    def sees_purchasing(self) -> bool:
+        if getattr(self, "swagger_fake_view", False):
+            return True  # the schema documents the staff shape of requests
+        return selectors.sees_purchasing(self.request.user, self.get_makerspace())
+
+    def get_serializer_class(self) -> Any:
+        if self.serializer_class is s.InventoryItemSerializer and not self.sees_purchasing():
+            return s.MemberInventoryItemSerializer
+        return super().get_serializer_class()
 
     def list(self, request: Request, makerspace_pk: str) -> Response:
         query = s.InventoryQuerySerializer(data=request.query_params)
@@ -138,6 +154,7 @@ class InventoryViewSet(MakerspaceScopedMixin):
             search=query.validated_data.get("search", ""),
             low_stock=query.validated_data.get("low_stock"),
             category=query.validated_data.get("category", ""),
+            search_supplier=self.sees_purchasing(),
         )
         page = self.paginate_queryset(items)
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
@@ -249,11 +266,14 @@ class InventoryViewSet(MakerspaceScopedMixin):
 
     @extend_schema(
         parameters=[s.MovementQuerySerializer],
-        responses={200: s.MovementSerializer(many=True), 400: ERROR, 404: ERROR},
+        responses={200: s.movement_for_caller(many=True), 400: ERROR, 404: ERROR},
     )
     @action(detail=True, methods=["get"], serializer_class=s.MovementSerializer)
     def movements(self, request: Request, makerspace_pk: str, pk: str) -> Response:
-        """The item's ledger, newest first; filter by `kind` (comma-separated), `since`, `until`."""
+        """The item's ledger, newest first; filter by `kind` (comma-separated), `since`, `until`.
+
+        Members see quantities, reasons and dates; who moved the stock, the unit cost and
+        the purchase order are for staff."""
         item = self.get_object()
         query = s.MovementQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
@@ -263,16 +283,23 @@ class InventoryViewSet(MakerspaceScopedMixin):
             since=query.validated_data.get("since"),
             until=query.validated_data.get("until"),
         )
+        makerspace = self.get_makerspace()
+        full = selectors.sees_who(request.user, makerspace) and selectors.sees_purchasing(
+            request.user, makerspace
+        )
+        serializer = s.MovementSerializer if full else s.MemberMovementSerializer
         page = self.paginate_queryset(movements)
-        return self.get_paginated_response(s.MovementSerializer(page, many=True).data)
+        return self.get_paginated_response(serializer(page, many=True).data)
 
     @extend_schema(responses={200: CSV_RESPONSE, 404: ERROR})
     @action(detail=False, methods=["get"])
     def export(self, request: Request, makerspace_pk: str) -> HttpResponse:
-        """All active items as CSV (the import's columns)."""
+        """All active items as CSV (the import's columns; members get them without supplier
+        and unit cost)."""
         makerspace = self.get_makerspace()
+        columns = csv_io.COLUMNS if self.sees_purchasing() else csv_io.MEMBER_COLUMNS
         return _csv_response(
-            csv_io.export_csv(selectors.items_of_space(makerspace)),
+            csv_io.export_csv(selectors.items_of_space(makerspace), columns=columns),
             f"inventory-{makerspace.slug}.csv",
         )
 
@@ -284,19 +311,30 @@ class InventoryViewSet(MakerspaceScopedMixin):
             }
         },
         parameters=[OpenApiParameter("dry_run", bool, description="Check only; write nothing.")],
-        responses={200: s.ImportReportSerializer, 400: s.ImportReportSerializer, 403: ERROR},
+        responses={
+            200: s.ImportReportSerializer,
+            400: s.ImportReportSerializer,
+            403: ERROR,
+            413: ERROR,
+        },
     )
     @action(detail=False, methods=["post"], url_path="import")
     def import_csv(self, request: Request, makerspace_pk: str) -> Response:
         """Create or update items by SKU from a CSV file. Any bad row: nothing is written,
-        and the report lists every row's errors."""
+        and the report lists every row's errors. A file over the size limit answers 413
+        and a file that is not CSV text (empty, no rows, unknown columns) 400."""
+        limit = csv_io.max_import_bytes()
+        # Refused on the declared length, before the body is parsed and the file read.
+        try:
+            declared = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            declared = 0
+        if declared > limit + MULTIPART_ALLOWANCE:
+            raise csv_io.too_large(limit)
         upload = request.FILES.get("file")
         if upload is None:
             raise ValidationError({"file": ["Upload a CSV file in the `file` field."]})
-        try:
-            text = upload.read().decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise ValidationError({"file": ["The file is not UTF-8 text."]}) from exc
+        text = csv_io.read_upload(upload, limit=limit)
         dry_run = request.query_params.get("dry_run", "").lower() in ("1", "true", "yes")
         report = csv_io.import_csv(
             makerspace=self.get_makerspace(), text=text, acting_user=_user(request), dry_run=dry_run
@@ -336,8 +374,9 @@ class PurchaseOrderViewSet(MakerspaceScopedMixin):
     serializer_class = s.PurchaseOrderSerializer
     permission_classes = [HasMakerspacePermission]
     lookup_value_regex = UUID_PATTERN
+    # What a space orders, from whom, is for the people who buy: members see stock only.
     required_permissions = {
-        "list": "inventory.view",
+        "list": selectors.PURCHASING_PERMISSION,
         "create": "inventory.restock",
         "cancel": "inventory.restock",
     }
