@@ -21,7 +21,7 @@ from apps.equipment.models import (
     WaitlistEntry,
 )
 from apps.equipment.rules import EffectiveRules
-from apps.equipment.services.waitlist import live_offers
+from apps.equipment.services.holds import live_offers
 from apps.makerspaces.hours import opening_windows
 from apps.makerspaces.models import Closure
 

@@ -7,7 +7,6 @@ transaction.
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.core import signing
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
@@ -17,6 +16,7 @@ from apps.core.audit import audit_record, update_audited
 from apps.core.exceptions import ApplicationError, ConflictError, validation_error
 from apps.core.models import AuditLogEntry
 from apps.core.permissions import Role, forget_roles, has_makerspace_permission
+from apps.makerspaces.invitation_tokens import INVITATION_VALID_FOR
 from apps.makerspaces.models import (
     Closure,
     Invitation,
@@ -30,10 +30,9 @@ from apps.makerspaces.models import (
     Skill,
     SkillInstructor,
 )
+from apps.makerspaces.tasks import send_invitation_email
 
 Action = AuditLogEntry.Action
-INVITATION_VALID_FOR = timedelta(days=14)
-_INVITATION_SALT = "makrx.makerspaces.invitation"
 MAKERSPACE_FIELDS = (
     "name",
     "slug",
@@ -276,27 +275,9 @@ def membership_remove(*, membership: Membership, acting_user: User) -> None:
 # --- invitations ----------------------------------------------------------------------
 
 
-def invitation_token(invitation: Invitation) -> str:
-    return signing.dumps(str(invitation.pk), salt=_INVITATION_SALT)
-
-
-def invitation_from_token(token: str) -> Invitation:
-    invalid = ApplicationError("INVALID_TOKEN", "This invitation link is invalid.")
-    try:
-        invitation_id = signing.loads(token, salt=_INVITATION_SALT, max_age=INVITATION_VALID_FOR)
-    except signing.BadSignature:
-        raise invalid from None
-    invitation = Invitation.objects.select_related("makerspace").filter(pk=invitation_id).first()
-    if invitation is None:
-        raise invalid
-    return invitation
-
-
 def invitation_create(
     *, makerspace: Makerspace, email: str, role: str, acting_user: User
 ) -> Invitation:
-    from apps.makerspaces.tasks import send_invitation_email
-
     email = email.strip().lower()
     if not has_makerspace_permission(acting_user, makerspace, "members.manage") and (
         role != Role.MEMBER

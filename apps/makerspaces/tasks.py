@@ -5,13 +5,13 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
 
+from apps.accounts.models import User
+from apps.makerspaces.invitation_tokens import invitation_token
+from apps.makerspaces.models import Invitation, InvitationStatus
+
 
 @shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
 def send_invitation_email(invitation_id: str) -> bool:
-    from apps.accounts.models import User
-    from apps.makerspaces.models import Invitation, InvitationStatus
-    from apps.makerspaces.services import invitation_token
-
     invitation = (
         Invitation.objects.select_related("makerspace", "invited_by")
         .filter(pk=invitation_id, status=InvitationStatus.PENDING)

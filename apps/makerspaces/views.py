@@ -36,6 +36,7 @@ from apps.makerspaces.forms import (
     SkillGrantForm,
 )
 from apps.makerspaces.hours import WEEKDAYS
+from apps.makerspaces.invitation_tokens import invitation_from_token
 from apps.makerspaces.models import Makerspace, Membership, MembershipRole, MembershipStatus
 
 DIRECTORY_PAGE_SIZE = 20
@@ -246,7 +247,7 @@ def invitation_respond_page(request: HttpRequest, invitation_id: UUID) -> HttpRe
 def invitation_page(request: HttpRequest, token: str) -> HttpResponse:
     """The emailed link: sign up or in as the invited address, then accept or decline."""
     try:
-        invitation = services.invitation_from_token(token)
+        invitation = invitation_from_token(token)
     except ApplicationError as exc:
         return render(request, "makerspaces/invitation.html", {"error": exc.message}, status=400)
     context: dict[str, object] = {"invitation": invitation}

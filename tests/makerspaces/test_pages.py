@@ -3,15 +3,18 @@
 import re
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.contrib.staticfiles import finders
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 from pytest_django.asserts import assertContains, assertNotContains
 
+from apps.makerspaces.invitation_tokens import invitation_token
 from apps.makerspaces.models import (
     Closure,
     Invitation,
@@ -19,7 +22,6 @@ from apps.makerspaces.models import (
     Membership,
     MemberSkill,
 )
-from apps.makerspaces.services import invitation_token
 from tests.factories import MakerspaceFactory, MembershipFactory, SkillFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -187,7 +189,12 @@ def test_directory_offers_the_location_button_and_a_plain_field(client) -> None:
     response = client.get(DIRECTORY)
 
     assertContains(response, 'id="use-my-location" hidden')
-    assertContains(response, "navigator.geolocation")
+    # The script is a static file (the Content-Security-Policy refuses inline ones).
+    assertContains(response, "js/directory.js")
+    assertContains(response, 'data-field="id_near"')
+    script = finders.find("js/directory.js")
+    assert script is not None
+    assert "navigator.geolocation" in Path(script).read_text()
     assertContains(response, 'name="near"')
 
 

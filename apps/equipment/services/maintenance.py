@@ -11,6 +11,7 @@ from django.utils import timezone
 from apps.accounts.models import User
 from apps.core.audit import audit_record
 from apps.core.models import AuditLogEntry
+from apps.equipment.emails import send_maintenance_due_email, send_reservation_email
 from apps.equipment.models import (
     Equipment,
     MaintenanceKind,
@@ -25,8 +26,6 @@ def record_usage(*, equipment_id: UUID | str, minutes: int) -> bool:
 
     Returns whether this usage made routine maintenance due.
     """
-    from apps.equipment.tasks import send_maintenance_due_email
-
     with transaction.atomic():
         Equipment.objects.filter(pk=equipment_id).update(
             usage_minutes_since_maintenance=F("usage_minutes_since_maintenance") + minutes
@@ -93,8 +92,6 @@ def equipment_out_of_service(
 ) -> list[Reservation]:
     """The machine went into maintenance or offline: cancel its future bookings and tell
     each member. Runs inside the caller's transaction."""
-    from apps.equipment.tasks import send_reservation_email
-
     future = list(
         Reservation.objects.select_for_update(of=("self",))
         .filter(

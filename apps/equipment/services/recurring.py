@@ -34,12 +34,12 @@ from apps.equipment.models import (
 )
 from apps.equipment.rules import EffectiveRules, rules_for
 from apps.equipment.selectors import missing_skill_slugs, overlapping
+from apps.equipment.services.holds import live_offers
 from apps.equipment.services.reservations import (
     check_window,
     reservation_cancel,
     reservation_create,
 )
-from apps.equipment.services.waitlist import live_offers
 
 # Two years of weeks: a bound on the work of one request whatever the horizon says.
 MAX_OCCURRENCES = 104

@@ -19,6 +19,7 @@ from apps.core.audit import audit_record
 from apps.core.exceptions import ApplicationError, ConflictError, validation_error
 from apps.core.models import AuditLogEntry
 from apps.core.permissions import has_makerspace_permission
+from apps.equipment.emails import send_reservation_email
 from apps.equipment.models import (
     HOLDING_STATUSES,
     Equipment,
@@ -28,8 +29,9 @@ from apps.equipment.models import (
 )
 from apps.equipment.rules import EffectiveRules, rules_for
 from apps.equipment.selectors import missing_skill_slugs, overlapping
-from apps.equipment.services.waitlist import held_for_someone_else
-from apps.inventory.models import MovementKind
+from apps.equipment.services.holds import held_for_someone_else, waitlist_offer_freed_slot
+from apps.equipment.services.maintenance import record_usage
+from apps.inventory.models import MovementKind, MovementSource
 from apps.inventory.services import Withdrawal, stock_consume_many
 from apps.makerspaces.hours import is_open_between
 from apps.makerspaces.services import skills_renew_on_use
@@ -141,8 +143,6 @@ def reservation_create(
     series_id: uuid.UUID | None = None,
 ) -> Reservation:
     """Book ``equipment`` for ``user``; every rule is checked under the machine's lock."""
-    from apps.equipment.tasks import send_reservation_email
-
     rules = rules_for(equipment)
     check_window(equipment=equipment, start=start, end=end, rules=rules)
     block_end = end + timedelta(minutes=rules.buffer_minutes)
@@ -273,8 +273,6 @@ def reservation_cancel(
     *, reservation: Reservation, acting_user: User, reason: str = ""
 ) -> Reservation:
     """Members cancel their own bookings before they start; staff cancel any time."""
-    from apps.equipment.tasks import send_reservation_email
-
     with transaction.atomic():
         reservation = _locked(reservation)
         staff = _is_staff(acting_user, reservation)
@@ -315,17 +313,13 @@ def reservation_cancel(
 
 def _after_slot_freed(reservation_id: str) -> None:
     """Hook run after a booking stops holding its slot (the waitlist offers it on)."""
-    from apps.equipment.tasks import offer_freed_slot
-
-    offer_freed_slot.delay(reservation_id)
+    waitlist_offer_freed_slot(reservation_id=reservation_id)
 
 
 def reservation_decide(
     *, reservation: Reservation, acting_user: User, approve: bool, reason: str = ""
 ) -> Reservation:
     """A manager approves or rejects a booking that waits for approval."""
-    from apps.equipment.tasks import send_reservation_email
-
     with transaction.atomic():
         reservation = _locked(reservation)
         if not _is_staff(acting_user, reservation):
@@ -419,8 +413,6 @@ def reservation_check_out(
     The material is taken in the same transaction: if any of it is short, the session
     is not checked out and nothing is deducted (400 INSUFFICIENT_STOCK).
     """
-    from apps.equipment.services.maintenance import record_usage
-
     with transaction.atomic():
         reservation = _locked(reservation)
         if reservation.user_id != acting_user.pk and not _is_staff(acting_user, reservation):
@@ -459,7 +451,8 @@ def reservation_check_out(
                 withdrawals=materials,
                 reason=f"Used on {reservation.equipment.name}",
                 acting_user=acting_user,
-                reservation_id=reservation.pk,
+                source_type=MovementSource.RESERVATION,
+                source_id=reservation.pk,
                 kind=MovementKind.CONSUME,
             )
         record_usage(equipment_id=reservation.equipment_id, minutes=used)

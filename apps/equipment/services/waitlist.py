@@ -1,11 +1,8 @@
-"""The waitlist: members queue for a taken slot; a freed slot is offered in turn."""
+"""The waitlist: members queue for a taken slot, claim an offer, or leave."""
 
-from datetime import datetime, timedelta
-from functools import partial
-from uuid import UUID
+from datetime import datetime
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from apps.accounts.models import User
@@ -21,35 +18,14 @@ from apps.equipment.models import (
 )
 from apps.equipment.rules import rules_for
 from apps.equipment.selectors import overlapping
-
-
-def live_offers(*, equipment: Equipment, start: datetime, end: datetime) -> Q:
-    """Offers that still hold a slot meeting [start, end) of this machine."""
-    return Q(
-        equipment=equipment,
-        status=WaitlistStatus.OFFERED,
-        offer_expires_at__gt=timezone.now(),
-        start_time__lt=end,
-        end_time__gt=start,
-    )
-
-
-def held_for_someone_else(
-    *, equipment: Equipment, user: User, start: datetime, end: datetime
-) -> bool:
-    return (
-        WaitlistEntry.objects.filter(live_offers(equipment=equipment, start=start, end=end))
-        .exclude(user=user)
-        .exists()
-    )
+from apps.equipment.services.holds import offer_window
+from apps.equipment.services.reservations import check_window, reservation_create
 
 
 def waitlist_join(
     *, equipment: Equipment, user: User, start: datetime, end: datetime
 ) -> WaitlistEntry:
     """Queue for a slot that is taken now (a free slot is simply booked)."""
-    from apps.equipment.services.reservations import check_window
-
     check_window(equipment=equipment, start=start, end=end, rules=rules_for(equipment))
     if not Reservation.objects.filter(equipment=equipment).filter(overlapping(start, end)).exists():
         raise ConflictError("SLOT_FREE", "This slot is free: book it instead of waiting.")
@@ -79,60 +55,12 @@ def waitlist_leave(*, entry: WaitlistEntry, user: User) -> WaitlistEntry:
             entry.save(update_fields=["status", "updated_at"])
         if was_offered:
             equipment_id, start, end = entry.equipment_id, entry.start_time, entry.end_time
-            transaction.on_commit(lambda: _offer_window(equipment_id, start, end))
+            transaction.on_commit(lambda: offer_window(equipment_id, start, end))
     return entry
-
-
-def _offer_window(equipment_id: UUID | str, start: datetime, end: datetime) -> int:
-    """Offer the free parts of [start, end) to the first waiting members, in order."""
-    from apps.equipment.tasks import send_waitlist_offer_email
-
-    offered = 0
-    now = timezone.now()
-    with transaction.atomic():
-        equipment = (
-            Equipment.objects.select_for_update(of=("self",))
-            .select_related("makerspace")
-            .get(pk=equipment_id)
-        )
-        hold = timedelta(minutes=rules_for(equipment).waitlist_hold_minutes)
-        queue = WaitlistEntry.objects.filter(
-            equipment=equipment,
-            status=WaitlistStatus.WAITING,
-            start_time__lt=end,
-            end_time__gt=start,
-            start_time__gt=now,
-        ).order_by("created_at")
-        for entry in queue:
-            taken = Reservation.objects.filter(equipment=equipment).filter(
-                overlapping(entry.start_time, entry.end_time)
-            )
-            held = WaitlistEntry.objects.filter(
-                live_offers(equipment=equipment, start=entry.start_time, end=entry.end_time)
-            )
-            if taken.exists() or held.exists():
-                continue
-            entry.status = WaitlistStatus.OFFERED
-            entry.offered_at = now
-            entry.offer_expires_at = min(now + hold, entry.start_time)
-            entry.save(update_fields=["status", "offered_at", "offer_expires_at", "updated_at"])
-            transaction.on_commit(partial(send_waitlist_offer_email.delay, str(entry.pk)))
-            offered += 1
-    return offered
-
-
-def waitlist_offer_freed_slot(*, reservation_id: str) -> int:
-    """A booking stopped holding its slot: offer it to whoever waits for it."""
-    reservation = Reservation.objects.filter(pk=reservation_id).first()
-    if reservation is None or reservation.is_holding:
-        return 0
-    return _offer_window(reservation.equipment_id, reservation.start_time, reservation.block_end)
 
 
 def waitlist_claim(*, entry: WaitlistEntry, user: User) -> Reservation:
     """Book the slot the member was offered, while the offer holds."""
-    from apps.equipment.services.reservations import reservation_create
-
     with transaction.atomic():
         entry = (
             WaitlistEntry.objects.select_for_update()
@@ -171,7 +99,7 @@ def waitlist_expire_offers(*, now: datetime | None = None) -> int:
                 continue
             locked.status = WaitlistStatus.EXPIRED
             locked.save(update_fields=["status", "updated_at"])
-        _offer_window(entry.equipment_id, entry.start_time, entry.end_time)
+        offer_window(entry.equipment_id, entry.start_time, entry.end_time)
     # Waiting entries whose slot has begun will never be offered.
     WaitlistEntry.objects.filter(status=WaitlistStatus.WAITING, start_time__lte=now).update(
         status=WaitlistStatus.EXPIRED
@@ -207,5 +135,5 @@ def waitlist_remove(*, entry: WaitlistEntry, acting_user: User) -> WaitlistEntry
         )
         if old == WaitlistStatus.OFFERED:
             equipment_id, start, end = entry.equipment_id, entry.start_time, entry.end_time
-            transaction.on_commit(lambda: _offer_window(equipment_id, start, end))
+            transaction.on_commit(lambda: offer_window(equipment_id, start, end))
     return entry
