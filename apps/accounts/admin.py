@@ -1,10 +1,12 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import UserChangeForm, UserCreationForm
+from django.db import models
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from apps.accounts.models import User
+from apps.core.forms import StorableJSONField
 
 
 def _is_super_admin(request: HttpRequest) -> bool:
@@ -27,6 +29,8 @@ class MakrXUserChangeForm(UserChangeForm):
 class UserAdmin(DjangoUserAdmin):
     form = MakrXUserChangeForm
     add_form = MakrXUserCreationForm
+    # Preferences are refused as a form error when the database could not store them.
+    formfield_overrides = {models.JSONField: {"form_class": StorableJSONField}}
     ordering = ("email",)
     list_display = (
         "email",

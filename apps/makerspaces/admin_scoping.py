@@ -55,6 +55,7 @@ from apps.accounts.forms import client_ip
 from apps.accounts.models import User
 from apps.accounts.services import user_login
 from apps.core.exceptions import ApplicationError
+from apps.core.forms import StorableJSONField
 from apps.core.models import AuditLogEntry
 from apps.core.permissions import (
     STAFF_ROLES,
@@ -238,6 +239,9 @@ class MakerspaceScopedAdmin(admin.ModelAdmin):
     makerspace_field: str = "makerspace"
     admin_permissions: dict[str, str] = {}
     scoped_foreign_keys: dict[str, str] = {}
+    # Free-form JSON (settings, specifications, business hours) is refused as a form
+    # error when the database could not store it.
+    formfield_overrides = {models.JSONField: {"form_class": StorableJSONField}}
     # Moving a row to another space would strand what hangs off it (grants, bookings).
     makerspace_readonly_on_change = True
     inlines_on_add = False

@@ -44,6 +44,9 @@ def lock_if_match(request: Request, instance: M) -> M:
     Locking first means two writers holding the same ETag cannot both pass the check;
     the second waits, then sees the new version and gets 412.
     """
-    locked = type(instance)._default_manager.select_for_update(of=("self",)).get(pk=instance.pk)
+    # ``__class__``, not ``type()``: a session-authenticated request.user is a lazy
+    # proxy, whose type is the proxy's while ``__class__`` answers the model.
+    model = instance.__class__
+    locked = model._default_manager.select_for_update(of=("self",)).get(pk=instance.pk)
     check_if_match(request, locked)
     return locked

@@ -1,3 +1,4 @@
+import re
 from typing import Any
 
 from django.db.models import QuerySet
@@ -8,19 +9,24 @@ from rest_framework.response import Response
 
 MAX_LIMIT = 100
 DEFAULT_LIMIT = 20
+# No list of ours has a billion pages; a bigger number is a typo or a probe, and
+# refusing it keeps the OFFSET far inside PostgreSQL's bigint.
+MAX_PAGE = 10**9
+_WHOLE_NUMBER = re.compile(r"-?[0-9]+")
 
 
-def _positive_int(request: Request, name: str, default: int, maximum: int | None) -> int:
+def _positive_int(request: Request, name: str, default: int, maximum: int) -> int:
     raw = request.query_params.get(name)
     if raw is None or raw == "":
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValidationError({name: [f"Must be a whole number, not {raw!r}."]}) from None
-    if value < 1 or (maximum is not None and value > maximum):
-        bound = f"between 1 and {maximum}" if maximum else "1 or more"
-        raise ValidationError({name: [f"Must be {bound}."]})
+    # Plain ASCII digits only: int() would also take "1_000", " 7" or other scripts'
+    # digits, and spends quadratic time on a number thousands of digits long.
+    if not _WHOLE_NUMBER.fullmatch(raw):
+        raise ValidationError({name: [f"Must be a whole number, not {raw[:40]!r}."]})
+    digits = raw.lstrip("-").lstrip("0")
+    value = int(raw) if len(digits) <= len(str(maximum)) else maximum + 1
+    if value < 1 or value > maximum:
+        raise ValidationError({name: [f"Must be between 1 and {maximum}."]})
     return value
 
 
@@ -34,10 +40,12 @@ class EnvelopePagination(BasePagination):
     def paginate_queryset(
         self, queryset: QuerySet[Any] | list[Any], request: Request, view: Any = None
     ) -> list[Any]:
-        self.page = _positive_int(request, "page", 1, None)
+        self.page = _positive_int(request, "page", 1, MAX_PAGE)
         self.limit = _positive_int(request, "limit", DEFAULT_LIMIT, MAX_LIMIT)
         self.total = queryset.count() if isinstance(queryset, QuerySet) else len(queryset)
         offset = (self.page - 1) * self.limit
+        if offset >= self.total:
+            return []
         return list(queryset[offset : offset + self.limit])
 
     def get_paginated_response(self, data: Any) -> Response:
@@ -77,7 +85,7 @@ class EnvelopePagination(BasePagination):
                 "required": False,
                 "in": "query",
                 "description": "Page number, from 1.",
-                "schema": {"type": "integer", "minimum": 1},
+                "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE},
             },
             {
                 "name": "limit",

@@ -5,10 +5,11 @@ be signed in (401), belong to the space in the URL (404 otherwise: another
 tenant's space does not exist for them), and hold the permission (403).
 """
 
-from typing import Any
+from typing import Any, NoReturn
 
 from django.core.exceptions import ImproperlyConfigured
 from django.http import Http404
+from rest_framework.exceptions import MethodNotAllowed
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.viewsets import GenericViewSet
@@ -28,6 +29,8 @@ class MakerspaceScopedMixin(GenericViewSet):
     required_permissions: dict[str, str] = {}
 
     def get_required_permission(self) -> str:
+        if self.action is None:
+            raise_method_not_allowed(self.request)
         action = self.action or ""
         if action == "metadata":
             # OPTIONS describes the route, which anyone in the space may read (the
@@ -60,8 +63,17 @@ class MakerspaceScopedMixin(GenericViewSet):
         return makerspace
 
 
+def raise_method_not_allowed(request: Request) -> NoReturn:
+    raise MethodNotAllowed(request.method or "")
+
+
 class HasMakerspacePermission(BasePermission):
     def has_permission(self, request: Request, view: Any) -> bool:
+        if getattr(view, "action", "") is None:
+            # A viewset maps no action to this method, so it is refused as 405 whoever
+            # asks: DRF checks permissions before it dispatches to the method, and
+            # answering 401 or 404 first would only make the caller retry in vain.
+            raise_method_not_allowed(request)
         user = request.user
         if not user or not user.is_authenticated:
             return False
