@@ -20,6 +20,7 @@ from apps.accounts import throttles
 from apps.accounts.models import Locale, User
 from apps.accounts.tokens import read_email_verification_token
 from apps.core.audit import audit_record
+from apps.core.concurrency import lock_at_version
 from apps.core.exceptions import ApplicationError, validation_error
 from apps.core.models import AuditLogEntry
 
@@ -80,7 +81,9 @@ def user_login(*, email: str, password: str, ip: str) -> User:
     return user
 
 
-def user_update_profile(*, user: User, acting_user: User, changes: dict[str, Any]) -> User:
+def user_update_profile(
+    *, user: User, acting_user: User, changes: dict[str, Any], expected_etag: str | None = None
+) -> User:
     unknown = set(changes) - set(PROFILE_FIELDS)
     if unknown:
         raise ApplicationError(
@@ -89,6 +92,8 @@ def user_update_profile(*, user: User, acting_user: User, changes: dict[str, Any
             details={field: ["This field cannot be changed here."] for field in sorted(unknown)},
         )
     with transaction.atomic():
+        # Lock before comparing versions, so two tabs saving at once cannot both win.
+        user = lock_at_version(user, expected_etag=expected_etag)
         for field, value in changes.items():
             setattr(user, field, value)
         user.save(update_fields=[*changes, "updated_at"])

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.core.audit import audit_record, update_audited
+from apps.core.concurrency import lock_at_version
 from apps.core.exceptions import ApplicationError, ConflictError, validation_error
 from apps.core.models import AuditLogEntry
 from apps.inventory import project_links
@@ -361,7 +362,11 @@ def item_create(
 
 
 def item_update(
-    *, item: InventoryItem, acting_user: User, changes: dict[str, Any]
+    *,
+    item: InventoryItem,
+    acting_user: User,
+    changes: dict[str, Any],
+    expected_etag: str | None = None,
 ) -> InventoryItem:
     """Change an item's details; its stock only ever changes through movements."""
     unknown = set(changes) - set(ITEM_FIELDS)
@@ -369,7 +374,7 @@ def item_update(
         raise ValueError(f"Unknown item fields: {sorted(unknown)}")
     try:
         with transaction.atomic():
-            item = _lock(item)
+            item = lock_at_version(item, expected_etag=expected_etag)
             before_level = item.min_stock_level
             # Uniqueness is left to the database, whose error names the SKU.
             update_audited(

@@ -13,6 +13,7 @@ from django.utils.text import slugify
 
 from apps.accounts.models import User
 from apps.core.audit import audit_record, update_audited
+from apps.core.concurrency import lock_at_version
 from apps.core.exceptions import ApplicationError, ConflictError, validation_error
 from apps.core.models import AuditLogEntry
 from apps.core.permissions import Role, forget_roles, has_makerspace_permission
@@ -106,7 +107,11 @@ def makerspace_create(*, creator: User, name: str, **fields: Any) -> Makerspace:
 
 
 def makerspace_update(
-    *, makerspace: Makerspace, acting_user: User, changes: dict[str, Any]
+    *,
+    makerspace: Makerspace,
+    acting_user: User,
+    changes: dict[str, Any],
+    expected_etag: str | None = None,
 ) -> Makerspace:
     unknown = set(changes) - set(MAKERSPACE_FIELDS)
     if unknown:
@@ -114,7 +119,7 @@ def makerspace_update(
     if changes.get("slug") in RESERVED_SLUGS:
         raise _reserved_slug_error(changes["slug"])
     with transaction.atomic():
-        makerspace = Makerspace.objects.select_for_update().get(pk=makerspace.pk)
+        makerspace = lock_at_version(makerspace, expected_etag=expected_etag)
         update_audited(
             makerspace, changes=changes, actor=acting_user, makerspace_id=makerspace.pk, clean={}
         )

@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 
 from apps.accounts.models import User
 from apps.core.audit import audit_record, diff, update_audited
+from apps.core.concurrency import lock_at_version
 from apps.core.exceptions import ApplicationError, ConflictError, validation_error
 from apps.core.models import AuditLogEntry
 from apps.core.permissions import has_makerspace_permission
@@ -155,12 +156,18 @@ def project_create(
     return project
 
 
-def project_update(*, project: Project, acting_user: User, changes: dict[str, Any]) -> Project:
+def project_update(
+    *,
+    project: Project,
+    acting_user: User,
+    changes: dict[str, Any],
+    expected_etag: str | None = None,
+) -> Project:
     unknown = set(changes) - set(PROJECT_FIELDS)
     if unknown:
         raise ValueError(f"Unknown project fields: {sorted(unknown)}")
     with transaction.atomic():
-        project = _lock(project)
+        project = lock_at_version(project, expected_etag=expected_etag)
         if any(
             field in changes and changes[field] != getattr(project, field)
             for field in SHARING_FIELDS

@@ -1,5 +1,4 @@
 from django.contrib.auth import update_session_auth_hash
-from django.db import transaction
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, permissions, status
 from rest_framework.request import Request
@@ -12,7 +11,7 @@ from apps.accounts import services
 from apps.accounts.api import serializers as s
 from apps.accounts.authentication import CsrfSessionAuthentication
 from apps.accounts.models import User
-from apps.core.api.concurrency import etag_for, lock_if_match
+from apps.core.api.concurrency import etag_for, if_match
 from apps.core.api.serializers import ErrorSerializer
 from apps.core.api.throttles import ScopedRateThrottle
 from apps.core.net import client_address
@@ -208,12 +207,12 @@ class MeView(APIView):
         me = _signed_in(request)
         serializer = s.MeUpdateSerializer(me, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        with transaction.atomic():
-            # Lock before comparing versions, so two tabs saving at once cannot both win.
-            user = lock_if_match(request, me)
-            user = services.user_update_profile(
-                user=user, acting_user=me, changes=dict(serializer.validated_data)
-            )
+        user = services.user_update_profile(
+            user=me,
+            acting_user=me,
+            changes=dict(serializer.validated_data),
+            expected_etag=if_match(request),
+        )
         return Response(s.UserSerializer(user).data, headers={"ETag": etag_for(user)})
 
 

@@ -1,7 +1,6 @@
 from datetime import timedelta
 from typing import Any
 
-from django.db import transaction
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status
@@ -12,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts.models import User
-from apps.core.api.concurrency import etag_for, lock_if_match
+from apps.core.api.concurrency import etag_for, if_match
 from apps.core.api.serializers import ErrorSerializer
 from apps.core.permissions import has_makerspace_permission
 from apps.equipment import selectors
@@ -136,11 +135,13 @@ class EquipmentViewSet(MakerspaceScopedMixin):
         body.is_valid(raise_exception=True)
         fields = dict(body.validated_data)
         skills = fields.pop("skill_requirements", None)
-        with transaction.atomic():
-            locked = lock_if_match(request, equipment)
-            equipment_services.equipment_update(
-                equipment=locked, acting_user=_user(request), changes=fields, skill_slugs=skills
-            )
+        equipment_services.equipment_update(
+            equipment=equipment,
+            acting_user=_user(request),
+            changes=fields,
+            skill_slugs=skills,
+            expected_etag=if_match(request),
+        )
         fresh = self.get_queryset().get(pk=equipment.pk)
         return Response(self.get_serializer(fresh).data, headers={"ETag": etag_for(fresh)})
 

@@ -6,6 +6,7 @@ from django.db import transaction
 
 from apps.accounts.models import User
 from apps.core.audit import audit_record, diff, update_audited
+from apps.core.concurrency import lock_at_version
 from apps.core.exceptions import ConflictError, validation_error
 from apps.core.models import AuditLogEntry
 from apps.equipment.models import (
@@ -75,12 +76,13 @@ def equipment_update(
     acting_user: User,
     changes: dict[str, Any],
     skill_slugs: list[str] | None = None,
+    expected_etag: str | None = None,
 ) -> Equipment:
     unknown = set(changes) - set(EQUIPMENT_FIELDS)
     if unknown:
         raise ValueError(f"Unknown equipment fields: {sorted(unknown)}")
     with transaction.atomic():
-        equipment = Equipment.objects.select_for_update(of=("self",)).get(pk=equipment.pk)
+        equipment = lock_at_version(equipment, expected_etag=expected_etag)
         changed = diff(equipment, changes)
         was_in_service = equipment.status not in OUT_OF_SERVICE
         for field, value in changes.items():

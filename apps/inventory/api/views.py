@@ -4,7 +4,6 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -24,7 +23,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
 from apps.accounts.models import User
-from apps.core.api.concurrency import etag_for, lock_if_match
+from apps.core.api.concurrency import etag_for, if_match
 from apps.core.api.parsers import BoundedJSONParser
 from apps.core.api.serializers import ErrorSerializer
 from apps.inventory import csv_io, selectors, services
@@ -185,11 +184,12 @@ class InventoryViewSet(MakerspaceScopedMixin):
         item = self.get_object()
         body = self.get_serializer(item, data=request.data, partial=partial)
         body.is_valid(raise_exception=True)
-        with transaction.atomic():
-            locked = lock_if_match(request, item)
-            services.item_update(
-                item=locked, acting_user=_user(request), changes=dict(body.validated_data)
-            )
+        services.item_update(
+            item=item,
+            acting_user=_user(request),
+            changes=dict(body.validated_data),
+            expected_etag=if_match(request),
+        )
         fresh = self.get_queryset().get(pk=item.pk)
         return Response(self.get_serializer(fresh).data, headers={"ETag": etag_for(fresh)})
 

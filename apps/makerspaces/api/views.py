@@ -1,6 +1,5 @@
 from typing import Any
 
-from django.db import transaction
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import (
@@ -16,7 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.accounts.models import User
-from apps.core.api.concurrency import etag_for, lock_if_match
+from apps.core.api.concurrency import etag_for, if_match
 from apps.core.api.serializers import ErrorSerializer
 from apps.core.models import AuditLogEntry
 from apps.core.permissions import has_makerspace_permission, role_in
@@ -156,13 +155,12 @@ class MakerspaceViewSet(
         makerspace = self.get_object()
         serializer = self.get_serializer(makerspace, data=request.data, partial=partial)
         serializer.is_valid(raise_exception=True)
-        with transaction.atomic():
-            locked = lock_if_match(request, makerspace)
-            makerspace = services.makerspace_update(
-                makerspace=locked,
-                acting_user=_user(request),
-                changes=dict(serializer.validated_data),
-            )
+        makerspace = services.makerspace_update(
+            makerspace=makerspace,
+            acting_user=_user(request),
+            changes=dict(serializer.validated_data),
+            expected_etag=if_match(request),
+        )
         return Response(
             self.get_serializer(makerspace).data, headers={"ETag": etag_for(makerspace)}
         )

@@ -1,6 +1,5 @@
 from typing import Any
 
-from django.db import transaction
 from django.http import Http404
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import permissions, status, viewsets
@@ -10,7 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.accounts.models import User
-from apps.core.api.concurrency import etag_for, lock_if_match
+from apps.core.api.concurrency import etag_for, if_match
 from apps.core.api.serializers import ErrorSerializer
 from apps.equipment.models import Reservation
 from apps.inventory.models import InventoryItem
@@ -119,11 +118,12 @@ class ProjectViewSet(MakerspaceScopedMixin):
         project = self.get_object()
         body = s.ProjectInputSerializer(data=request.data, partial=True)
         body.is_valid(raise_exception=True)
-        with transaction.atomic():
-            locked = lock_if_match(request, project)
-            services.project_update(
-                project=locked, acting_user=_user(request), changes=dict(body.validated_data)
-            )
+        services.project_update(
+            project=project,
+            acting_user=_user(request),
+            changes=dict(body.validated_data),
+            expected_etag=if_match(request),
+        )
         fresh = self.get_queryset().get(pk=project.pk)
         return Response(self.get_serializer(fresh).data, headers={"ETag": etag_for(fresh)})
 
