@@ -252,7 +252,7 @@ REST_FRAMEWORK = {
         "email": env.str("THROTTLE_EMAIL", default="10/hour"),
     },
     "EXCEPTION_HANDLER": "apps.core.api.exceptions.envelope_exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "apps.core.api.schema.MakrXAutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
@@ -288,6 +288,7 @@ SPECTACULAR_SETTINGS = {
         "ProjectPrivacyEnum": "apps.projects.models.ProjectPrivacy",
         "CollaboratorRoleEnum": "apps.projects.models.CollaboratorRole",
         "MovementKindEnum": "apps.inventory.models.MovementKind",
+        "MaintenanceKindEnum": "apps.equipment.models.MaintenanceKind",
     },
     # Swagger UI is served from our own static files: the network may be closed.
     "SWAGGER_UI_DIST": "SIDECAR",

@@ -190,6 +190,9 @@ class PasswordChangeView(APIView):
 
 
 class MeView(APIView):
+    # PUT/PATCH take If-Match and may answer 412 (declared in the schema).
+    optimistic_locking = True
+
     @extend_schema(
         operation_id="users_me", responses={200: s.UserSerializer, 401: ERROR}, tags=["users"]
     )

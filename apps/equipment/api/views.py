@@ -64,6 +64,9 @@ def _user(request: Request) -> User:
 class EquipmentViewSet(MakerspaceScopedMixin):
     """The machines of a makerspace, with live availability and 30-day utilization."""
 
+    # PUT/PATCH take If-Match and may answer 412 (declared in the schema).
+    optimistic_locking = True
+
     queryset = Equipment.objects.none()  # the schema's model; rows come from get_queryset
     serializer_class = s.EquipmentSerializer
     permission_classes = [HasMakerspacePermission]

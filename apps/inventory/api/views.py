@@ -110,6 +110,9 @@ class InventoryViewSet(MakerspaceScopedMixin):
     """A space's stock. Stock changes only through deduct, restock and adjust, each of
     which writes the ledger."""
 
+    # PUT/PATCH take If-Match and may answer 412 (declared in the schema).
+    optimistic_locking = True
+
     queryset = InventoryItem.objects.none()  # the schema's model; rows come from get_queryset
     serializer_class = s.InventoryItemSerializer
     permission_classes = [HasMakerspacePermission]

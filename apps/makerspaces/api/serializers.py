@@ -17,8 +17,13 @@ from apps.makerspaces.models import (
 
 
 class CoordinatesSerializer(serializers.Serializer):
-    lat = serializers.DecimalField(max_digits=9, decimal_places=6, min_value=-90, max_value=90)
-    lng = serializers.DecimalField(max_digits=9, decimal_places=6, min_value=-180, max_value=180)
+    # Numbers both ways (the schema says so too); strings holding a number are still taken.
+    lat = serializers.DecimalField(
+        max_digits=9, decimal_places=6, min_value=-90, max_value=90, coerce_to_string=False
+    )
+    lng = serializers.DecimalField(
+        max_digits=9, decimal_places=6, min_value=-180, max_value=180, coerce_to_string=False
+    )
 
 
 class ClosureSerializer(serializers.ModelSerializer):

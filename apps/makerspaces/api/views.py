@@ -94,6 +94,9 @@ class MakerspaceViewSet(
 ):
     """The public directory of makerspaces, and each space's own settings."""
 
+    # PUT/PATCH take If-Match and may answer 412 (declared in the schema).
+    optimistic_locking = True
+
     serializer_class = s.MakerspaceSerializer
     lookup_value_regex = UUID_PATTERN
     queryset = Makerspace.objects.none()

@@ -63,6 +63,9 @@ def _user(request: Request) -> User:
 class ProjectViewSet(MakerspaceScopedMixin):
     """A space's projects. A project the caller may not see answers 404."""
 
+    # PUT/PATCH take If-Match and may answer 412 (declared in the schema).
+    optimistic_locking = True
+
     queryset = Project.objects.none()  # the schema's model; rows come from get_queryset
     serializer_class = s.ProjectSerializer
     permission_classes = [HasMakerspacePermission]
