@@ -41,3 +41,8 @@ def validation_error(field: str, *messages: str) -> ApplicationError:
         "The request is not valid; see details.",
         details={field: list(messages)},
     )
+
+
+def permission_denied(message: str = "You may not do this in this makerspace.") -> ApplicationError:
+    """The one 403 PERMISSION_DENIED that services raise."""
+    return ApplicationError("PERMISSION_DENIED", message, status_code=403)

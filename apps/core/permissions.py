@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 from django.apps import apps
 
+from apps.core.exceptions import permission_denied
+
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
 
@@ -128,3 +130,19 @@ def makerspace_ids_with(user: User | AnonymousUser | None, permission: str) -> l
         for space_id, role in _roles_of(user).items()  # type: ignore[arg-type]
         if role_allows(role, permission)
     ]
+
+
+def require_makerspace_permission(
+    acting_user: User | AnonymousUser | None,
+    makerspace: Any,
+    permission: str,
+    message: str = "You may not do this in this makerspace.",
+) -> None:
+    """The guard every write service runs first: 403 PERMISSION_DENIED unless
+    ``acting_user`` holds ``permission`` in ``makerspace``.
+
+    The API, the admin and the pages check too, but only to answer early and to hide
+    what a user cannot do; this check is the one that holds.
+    """
+    if not has_makerspace_permission(acting_user, makerspace, permission):
+        raise permission_denied(message)

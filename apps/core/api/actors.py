@@ -1,0 +1,52 @@
+"""Who is acting on a request, and ids that must belong to the space in the URL."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import models
+from rest_framework.exceptions import NotAuthenticated
+from rest_framework.request import Request
+
+from apps.core.exceptions import validation_error
+
+if TYPE_CHECKING:
+    from apps.accounts.models import User
+
+M = TypeVar("M", bound=models.Model)
+
+
+def acting_user(request: Request) -> User:
+    """The signed-in caller, for a service's ``acting_user``.
+
+    Views that reach a service have already required authentication; a request that
+    somehow arrives without it is refused rather than acted on anonymously.
+    """
+    user = request.user
+    if user is None or not user.is_authenticated:
+        raise NotAuthenticated()
+    return user  # type: ignore[return-value]
+
+
+def in_space_or_400(
+    queryset: models.QuerySet[M],
+    *,
+    pk: Any,
+    makerspace_id: Any,
+    field: str,
+    label: str,
+    space_field: str = "makerspace_id",
+) -> M:
+    """The row ``pk`` of ``queryset`` if it belongs to the space, else 400 on ``field``.
+
+    Unknown ids, malformed ids and rows of another space read alike, so the answer
+    tells nothing about other tenants.
+    """
+    try:
+        found = queryset.filter(pk=pk, **{space_field: makerspace_id}).first()
+    except (DjangoValidationError, ValueError, TypeError):
+        found = None
+    if found is None:
+        raise validation_error(field, f"No such {label} in this makerspace.")
+    return found
