@@ -396,7 +396,7 @@ CONTENT_SECURITY_POLICY = {
 }
 PERMISSIONS_POLICY = env.str(
     "PERMISSIONS_POLICY",
-    default="camera=(), microphone=(), geolocation=(self), payment=(self), usb=(), interest-cohort=()",
+    default="camera=(), microphone=(), geolocation=(self), payment=(self), usb=()",
 )
 
 # --- Cross-origin (CORS) for browser frontends on other origins ------------------
