@@ -33,9 +33,11 @@ demo: migrate
 run: demo
 	DEBUG=$${DEBUG:-true} $(PY) manage.py runserver $(HOST):$(PORT)
 
-## Run the whole suite (PostgreSQL + Redis when reachable; CI=true requires them)
+## Run the whole suite (PostgreSQL + Redis when reachable; CI=true requires them), then
+## the clock-sensitive tests again at three awkward pinned moments
 test: install-dev
 	PY=$(PY) bash scripts/test.sh
+	PY=$(PY) bash scripts/test_clock.sh
 
 lint: install-dev
 	$(VENV)/bin/ruff check .

@@ -1,7 +1,10 @@
 import os
 import uuid
+from collections.abc import Generator
+from datetime import UTC, datetime
 
 import pytest
+import time_machine
 from django.conf import settings as django_settings
 from django.contrib.auth.hashers import get_hashers
 from django.db import connection
@@ -10,6 +13,62 @@ from rest_framework.test import APIClient
 from tests.factories import UserFactory
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
+_PINNED_AT = pytest.StashKey[datetime]()
+_SESSION_TRAVEL = pytest.StashKey[time_machine.travel]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--pin-clock",
+        metavar="MOMENT",
+        default=None,
+        help=(
+            "Run every test as if the clock read MOMENT (ISO 8601 with a UTC offset, e.g. "
+            "2026-11-29T23:30:00+00:00); the clock still ticks from there so timeouts move."
+        ),
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    value = config.getoption("pin_clock")
+    if not value:
+        return
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise pytest.UsageError(f"--pin-clock: {value!r} is not an ISO 8601 moment.") from None
+    if moment.tzinfo is None:
+        raise pytest.UsageError(f"--pin-clock: {value!r} needs a UTC offset, e.g. +02:00.")
+    # Pinned in UTC so the process's own timezone stays as Django set it; only the
+    # moment moves. Pinning here already covers values computed while test modules import.
+    moment = moment.astimezone(UTC)
+    config.stash[_PINNED_AT] = moment
+    session_travel = time_machine.travel(moment, tick=True)
+    session_travel.start()
+    config.stash[_SESSION_TRAVEL] = session_travel
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    session_travel = config.stash.get(_SESSION_TRAVEL, None)
+    if session_travel is not None:
+        session_travel.stop()
+        del config.stash[_SESSION_TRAVEL]
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    moment = config.stash.get(_PINNED_AT, None)
+    return f"clock pinned at {moment.isoformat()} (ticking)" if moment else None
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Generator:
+    # Every test starts at the pinned moment itself, before any of its fixtures run,
+    # however long the tests before it took.
+    moment = item.config.stash.get(_PINNED_AT, None)
+    if moment is None:
+        return (yield)
+    with time_machine.travel(moment, tick=True):
+        return (yield)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
