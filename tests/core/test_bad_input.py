@@ -414,3 +414,30 @@ def test_json_typed_into_an_admin_form_is_a_form_error(
     assert response.status_code == 200, response.content[:300]
     assert response.context["adminform"].form.errors[field]
     assert snapshot() == before
+
+
+# --- bodies that are not JSON at all -----------------------------------------------------
+
+
+@pytest.mark.parametrize("text", ["\n", "   ", "\t\r\n"], ids=["newline", "spaces", "mixed"])
+def test_a_body_of_whitespace_alone_is_refused(
+    admin_space: tuple[User, Makerspace, Equipment], text: str
+) -> None:
+    admin, _, _ = admin_space
+    before = snapshot()
+
+    response = raw_post(authed(admin), "PATCH", "/api/v1/users/me", text)
+
+    assert_envelope(response, 400, "MALFORMED_REQUEST")
+    assert snapshot() == before
+
+
+def test_no_body_at_all_is_an_empty_object(
+    admin_space: tuple[User, Makerspace, Equipment],
+) -> None:
+    admin, _, _ = admin_space
+
+    response = raw_post(authed(admin), "PATCH", "/api/v1/users/me", "")
+
+    assert response.status_code == 200
+    assert response.json()["email"] == admin.email

@@ -3,7 +3,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
 from apps.accounts.models import Locale, User
-from apps.core.api.serializers import StrictFieldsMixin
+from apps.core.api.serializers import JSONObjectField, StrictFieldsMixin
 
 
 class UserSerializer(serializers.ModelSerializer):
@@ -25,6 +25,8 @@ class UserSerializer(serializers.ModelSerializer):
 
 
 class MeUpdateSerializer(StrictFieldsMixin, serializers.ModelSerializer):
+    preferences = JSONObjectField(required=False)
+
     class Meta:
         model = User
         fields = ["name", "phone", "address", "locale", "preferences"]
@@ -96,6 +98,14 @@ class LogoutSerializer(StrictFieldsMixin, serializers.Serializer):
     all = serializers.BooleanField(
         default=False, help_text="Sign out every device of the account, not only this one."
     )
+
+    # A refresh token, or `all: true` (the caller then named by its credentials). "Not
+    # false" rather than an enum of true: the schema generator would turn an enum here
+    # into a component it never emits.
+    body_any_of = [
+        {"required": ["refresh_token"]},
+        {"required": ["all"], "not": {"properties": {"all": {"enum": [False]}}}},
+    ]
 
     def validate(self, attrs: dict) -> dict:
         if not attrs["all"] and not attrs.get("refresh_token"):

@@ -23,6 +23,12 @@ BODY_METHODS = {"POST", "PUT", "PATCH"}
 # A response declared as `OpenApiResponse(str, description="text/csv")` is served
 # with that media type, not as JSON.
 MEDIA_TYPE = re.compile(r"^[a-z]+/[a-z0-9.+-]+$")
+# The API refuses the NUL character in any text, since PostgreSQL cannot store it
+# (apps.core.api.parsers for bodies, form fields for query parameters): every free-text
+# value of a request says so. Lone UTF-16 surrogates, refused too, are no Unicode text
+# at all; a pattern cannot name them, as regex engines that read patterns as Unicode
+# (Rust's, behind JSON Schema validators) refuse a surrogate range.
+STORABLE_TEXT = r"^[^\u0000]*$"
 
 ERROR_HEADERS: dict[str, dict[str, Any]] = {
     "401": {
@@ -49,11 +55,29 @@ class MakrXAutoSchema(AutoSchema):
         for status_code in self._error_status_codes(operation):
             if status_code not in responses:
                 responses[status_code] = self._get_response_for_code(ERROR_RESPONSE, status_code)
+        for parameter in operation.get("parameters", []):
+            if parameter["in"] == "query":
+                self._describe_query_text(parameter["schema"])
         for status_code, headers in ERROR_HEADERS.items():
             if status_code in responses:
                 response = responses[status_code]
                 response["headers"] = {**headers, **response.get("headers", {})}
         return operation
+
+    def _describe_query_text(self, schema: dict[str, Any]) -> None:
+        if schema.get("type") != "string" or {"pattern", "format", "enum"} & set(schema):
+            return
+        schema["pattern"] = STORABLE_TEXT
+        if schema.get("minLength") == 1:
+            # A blank filter is no filter: list filters skip empty values.
+            del schema["minLength"]
+
+    def _get_request_for_media_type(self, serializer: Any, direction: Any = "request") -> Any:
+        schema, required = super()._get_request_for_media_type(serializer, direction)
+        if getattr(serializer, "body_one_of", None) or getattr(serializer, "body_any_of", None):
+            # A body bound by a rule between its fields is never optional as a whole.
+            required = True
+        return schema, required
 
     def _error_status_codes(self, operation: dict[str, Any]) -> list[str]:
         view = self.view
@@ -116,7 +140,28 @@ class MakrXAutoSchema(AutoSchema):
         if schema.get("description") == get_doc(StrictFieldsMixin):
             # The mixin's docstring speaks of the code, not of this body.
             del schema["description"]
+        if direction == "request" and schema.get("type") == "object":
+            self._insert_body_rules(serializer, schema)
         return schema
+
+    def _insert_body_rules(self, serializer: Any, schema: dict[str, Any]) -> None:
+        if getattr(serializer, "partial", False) and getattr(
+            serializer, "whole_body_on_patch", False
+        ):
+            # Its PATCH is not partial: what the serializer requires, the request needs.
+            required = [
+                name
+                for name, field in serializer.fields.items()
+                if field.required and not field.read_only
+            ]
+            if required:
+                schema["required"] = required
+        # Rules between fields of the serializer's validate(): "exactly one of" (oneOf),
+        # "this or that" (anyOf).
+        for keyword, attribute in (("oneOf", "body_one_of"), ("anyOf", "body_any_of")):
+            alternatives = getattr(serializer, attribute, None)
+            if alternatives:
+                schema[keyword] = alternatives
 
     def _map_serializer_field(
         self, field: Any, direction: Any, bypass_extensions: bool = False
@@ -130,9 +175,32 @@ class MakrXAutoSchema(AutoSchema):
             # A decimal string holds at least one digit, and no sign where the field
             # refuses negative values ("" and "-3" answer 400).
             sign = "" if field.min_value is not None and field.min_value >= 0 else "-?"
+            # A field with a positive minimum (0.001) refuses every spelling of zero.
+            is_positive = field.min_value is not None and field.min_value > 0
+            nonzero = r"(?!0*(?:\.0*)?$)" if is_positive else ""
             schema["pattern"] = (
-                rf"^{sign}\d{{1,{field.max_whole_digits}}}(?:\.\d{{1,{field.decimal_places}}})?$"
+                rf"^{nonzero}{sign}\d{{1,{field.max_whole_digits}}}"
+                rf"(?:\.\d{{1,{field.decimal_places}}})?$"
             )
+        return schema
+
+    def _map_basic_serializer(self, serializer: Any, direction: Any) -> dict[str, Any]:
+        schema = super()._map_basic_serializer(serializer, direction)
+        if direction != "request":
+            return schema
+        properties = schema.get("properties", {})
+        for name, field in serializer.fields.items():
+            prop = properties.get(name)
+            if prop is None:
+                continue
+            if isinstance(field, serializers.ListField) and isinstance(prop.get("items"), dict):
+                field, prop = field.child, prop["items"]
+            if (
+                isinstance(field, serializers.CharField)
+                and prop.get("type") == "string"
+                and not {"pattern", "format", "enum", "anyOf"} & set(prop)
+            ):
+                prop["pattern"] = STORABLE_TEXT
         return schema
 
     def _insert_field_validators(self, field: Any, schema: dict[str, Any]) -> None:

@@ -3,23 +3,22 @@ from typing import Any
 
 from rest_framework import serializers
 
-from apps.core.api.serializers import StrictFieldsMixin
+from apps.core.api.serializers import JSONObjectField, StrictFieldsMixin
 from apps.equipment.feeds import equipment_feed_url
 from apps.equipment.models import (
     BookingRules,
     Equipment,
     EquipmentRules,
-    EquipmentStatus,
-    EquipmentType,
     MaintenanceKind,
     MaintenanceLog,
     Reservation,
+    WaitlistEntry,
 )
 from apps.equipment.rules import RULE_NAMES
 from apps.equipment.services.recurring import MAX_OCCURRENCES
 
 
-class MaintenanceScheduleSerializer(serializers.Serializer):
+class MaintenanceScheduleSerializer(StrictFieldsMixin, serializers.Serializer):
     interval_hours = serializers.IntegerField(min_value=1, allow_null=True, required=False)
     interval_days = serializers.IntegerField(min_value=1, allow_null=True, required=False)
 
@@ -38,6 +37,7 @@ class EquipmentSerializer(StrictFieldsMixin, serializers.ModelSerializer):
         required=False, help_text="Slugs of the space's skills a member must hold to book it."
     )
     maintenance_schedule = MaintenanceScheduleSerializer(required=False)
+    specifications = JSONObjectField(required=False)
     is_available = serializers.BooleanField(read_only=True)
     next_available_time = serializers.DateTimeField(read_only=True, allow_null=True)
     utilization_rate = serializers.SerializerMethodField()
@@ -47,6 +47,13 @@ class EquipmentSerializer(StrictFieldsMixin, serializers.ModelSerializer):
     )
     calendar_url = serializers.SerializerMethodField(
         help_text="iCalendar feed of the machine's bookings (times only, no names)."
+    )
+    usage_hours_since_maintenance = serializers.SerializerMethodField(
+        help_text=(
+            "Hours the machine was used (checked in to checked out) since its last routine "
+            "maintenance; `maintenance_due` turns true once it reaches "
+            "`maintenance_schedule.interval_hours`."
+        )
     )
 
     class Meta:
@@ -65,6 +72,7 @@ class EquipmentSerializer(StrictFieldsMixin, serializers.ModelSerializer):
             "currency",
             "maintenance_schedule",
             "maintenance_due",
+            "usage_hours_since_maintenance",
             "is_available",
             "next_available_time",
             "utilization_rate",
@@ -88,6 +96,9 @@ class EquipmentSerializer(StrictFieldsMixin, serializers.ModelSerializer):
     def get_calendar_url(self, instance: Equipment) -> str:
         return equipment_feed_url(instance)
 
+    def get_usage_hours_since_maintenance(self, instance: Equipment) -> float:
+        return round(instance.usage_minutes_since_maintenance / 60, 2)
+
     def get_utilization_rate(self, instance: Equipment) -> float | None:
         """Booked or used hours over open hours in the last 30 days (0–1)."""
         used = getattr(instance, "used_duration", None)
@@ -110,11 +121,6 @@ class EquipmentSerializer(StrictFieldsMixin, serializers.ModelSerializer):
             if "interval_days" in schedule:
                 values["maintenance_interval_days"] = schedule["interval_days"]
         return values
-
-
-class EquipmentQuerySerializer(serializers.Serializer):
-    status = serializers.ChoiceField(choices=EquipmentStatus.choices, required=False)
-    type = serializers.ChoiceField(choices=EquipmentType.choices, required=False)
 
 
 class WindowQuerySerializer(serializers.Serializer):
@@ -190,14 +196,6 @@ class ReservationCreateSerializer(StrictFieldsMixin, serializers.Serializer):
     start_time = serializers.DateTimeField()
     end_time = serializers.DateTimeField()
     notes = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
-
-
-class ReservationQuerySerializer(serializers.Serializer):
-    status = serializers.CharField(required=False)
-    equipment = serializers.UUIDField(required=False)
-    start = serializers.DateTimeField(required=False, help_text="Only bookings ending after this.")
-    end = serializers.DateTimeField(required=False, help_text="Only bookings starting before this.")
-    mine = serializers.BooleanField(required=False, default=False)
 
 
 class ReasonSerializer(StrictFieldsMixin, serializers.Serializer):
@@ -303,3 +301,44 @@ class SeriesCancelSerializer(serializers.Serializer):
 
 class CalendarFeedSerializer(serializers.Serializer):
     url = serializers.URLField(help_text="Private iCalendar URL; anyone holding it can read it.")
+
+
+# --- the waitlist ------------------------------------------------------------------------
+
+
+class WaitlistJoinSerializer(StrictFieldsMixin, serializers.Serializer):
+    start_time = serializers.DateTimeField(help_text="Start of the taken slot to wait for.")
+    end_time = serializers.DateTimeField(help_text="End of the taken slot to wait for.")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs["end_time"] <= attrs["start_time"]:
+            raise serializers.ValidationError({"end_time": ["Must be after start_time."]})
+        return attrs
+
+
+class WaitlistEntrySerializer(serializers.ModelSerializer):
+    equipment_name = serializers.CharField(source="equipment.name", read_only=True)
+    user = ReservationUserSerializer(read_only=True)
+    offer_expires_at = serializers.DateTimeField(
+        read_only=True,
+        allow_null=True,
+        help_text="While `status` is `offered`: the slot is held for the member until then.",
+    )
+
+    class Meta:
+        model = WaitlistEntry
+        fields = [
+            "id",
+            "makerspace",
+            "equipment",
+            "equipment_name",
+            "user",
+            "start_time",
+            "end_time",
+            "status",
+            "offered_at",
+            "offer_expires_at",
+            "reservation",
+            "created_at",
+        ]
+        read_only_fields = fields

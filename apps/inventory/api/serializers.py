@@ -4,8 +4,8 @@ from typing import Any
 from drf_spectacular.utils import PolymorphicProxySerializer, inline_serializer
 from rest_framework import serializers
 
-from apps.core.api.serializers import StrictFieldsMixin
-from apps.inventory.models import InventoryItem, MovementKind, PurchaseOrder, StockMovement
+from apps.core.api.serializers import ErrorSerializer, StrictFieldsMixin
+from apps.inventory.models import InventoryItem, PurchaseOrder, StockMovement
 
 QUANTITY: dict[str, Any] = {"max_digits": 14, "decimal_places": 3}
 WHOLE_DIGITS = QUANTITY["max_digits"] - QUANTITY["decimal_places"]
@@ -85,20 +85,18 @@ class MemberInventoryItemSerializer(InventoryItemSerializer):
         read_only_fields = fields
 
 
+class AnyShapeSerializer(PolymorphicProxySerializer):
+    """Shapes an answer may match more than one of (``anyOf``; see api/schema.py)."""
+
+
 def item_for_caller(*, many: bool = False) -> PolymorphicProxySerializer:
     """The schema of an item read: the staff shape or the member shape, by the caller."""
-    return PolymorphicProxySerializer(
+    return AnyShapeSerializer(
         component_name="InventoryItemForCaller",
         serializers=[InventoryItemSerializer, MemberInventoryItemSerializer],
         resource_type_field_name=None,
         many=many,
     )
-
-
-class InventoryQuerySerializer(serializers.Serializer):
-    search = serializers.CharField(required=False, allow_blank=True, max_length=200)
-    low_stock = serializers.BooleanField(required=False, allow_null=True, default=None)
-    category = serializers.CharField(required=False, allow_blank=True, max_length=100)
 
 
 class DeductSerializer(StrictFieldsMixin, serializers.Serializer):
@@ -179,21 +177,6 @@ def movement_for_caller(*, many: bool = False) -> PolymorphicProxySerializer:
     )
 
 
-class MovementQuerySerializer(serializers.Serializer):
-    kind = serializers.CharField(required=False, allow_blank=True)
-    since = serializers.DateTimeField(required=False)
-    until = serializers.DateTimeField(required=False)
-
-    def validate_kind(self, value: str) -> str:
-        # A misspelt kind would otherwise filter everything out and look like an empty ledger.
-        unknown = [kind for kind in value.split(",") if value and kind not in MovementKind.values]
-        if unknown:
-            raise serializers.ValidationError(
-                f"Unknown kind(s) {', '.join(unknown)}; use {', '.join(MovementKind.values)}."
-            )
-        return value
-
-
 class SuggestionSerializer(serializers.Serializer):
     item = serializers.UUIDField(source="pk")
     sku = serializers.CharField()
@@ -230,3 +213,21 @@ ImportReportSerializer = inline_serializer(
         "errors": serializers.ListField(child=serializers.DictField()),
     },
 )
+
+# An import refused as a whole (no file, not CSV text) answers the error envelope; one
+# with bad rows answers the report listing them.
+ImportRefusalSerializer = PolymorphicProxySerializer(
+    component_name="ImportRefusal",
+    serializers=[ImportReportSerializer, ErrorSerializer],
+    resource_type_field_name=None,
+)
+
+# The import takes the file as a multipart form field `file`, or as the body itself.
+IMPORT_REQUEST = {
+    "multipart/form-data": {
+        "type": "object",
+        "properties": {"file": {"type": "string", "format": "binary"}},
+        "required": ["file"],
+    },
+    "text/csv": {"type": "string"},
+}

@@ -1,10 +1,12 @@
 from typing import Any
+from zoneinfo import available_timezones
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from apps.core.api.serializers import StrictFieldsMixin
-from apps.makerspaces.hours import validate_business_hours, validate_timezone
+from apps.core.api.serializers import JSONObjectField, StrictFieldsMixin
+from apps.makerspaces.hours import WEEKDAYS, validate_business_hours, validate_timezone
 from apps.makerspaces.models import (
     Closure,
     Invitation,
@@ -26,6 +28,39 @@ class CoordinatesSerializer(serializers.Serializer):
     )
 
 
+HHMM = r"^(?:[01]\d|2[0-3]):[0-5]\d$|^24:00$"
+OPENING_WINDOW = {
+    "type": "array",
+    "items": {"type": "string", "pattern": HHMM},
+    "minItems": 2,
+    "maxItems": 2,
+    "description": '["HH:MM", "HH:MM"]: opens, closes (later the same day; 24:00 is midnight).',
+}
+
+
+@extend_schema_field(
+    {
+        "type": "object",
+        "properties": {day: {"type": "array", "items": OPENING_WINDOW} for day in WEEKDAYS},
+        "additionalProperties": False,
+        "description": "Opening windows per weekday, in order and not overlapping.",
+    }
+)
+class BusinessHoursField(serializers.JSONField):
+    """Weekday → opening windows; checked by ``validate_business_hours``."""
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "enum": sorted(available_timezones()),
+        "description": "An IANA timezone, e.g. Europe/Kyiv.",
+    }
+)
+class TimezoneField(serializers.CharField):
+    """An IANA timezone name; checked by ``validate_timezone``."""
+
+
 class ClosureSerializer(serializers.ModelSerializer):
     class Meta:
         model = Closure
@@ -35,6 +70,9 @@ class ClosureSerializer(serializers.ModelSerializer):
 
 class MakerspaceSerializer(StrictFieldsMixin, serializers.ModelSerializer):
     coordinates = CoordinatesSerializer(required=False, allow_null=True)
+    timezone = TimezoneField(max_length=64, required=False)
+    business_hours = BusinessHoursField(required=False)
+    settings = JSONObjectField(required=False)
     closures = serializers.SerializerMethodField()
     distance_km = serializers.SerializerMethodField()
 
@@ -141,6 +179,9 @@ class MemberSerializer(serializers.ModelSerializer):
 class MemberRoleSerializer(StrictFieldsMixin, serializers.Serializer):
     role = serializers.ChoiceField(choices=MembershipRole.choices)
 
+    # PATCH changes the role, the one thing there is to change: it must be given.
+    whole_body_on_patch = True
+
 
 class InviteSerializer(StrictFieldsMixin, serializers.Serializer):
     email = serializers.EmailField()
@@ -223,3 +264,12 @@ class SkillInstructorSerializer(serializers.Serializer):
 
 class SkillInstructorInputSerializer(StrictFieldsMixin, serializers.Serializer):
     membership = serializers.UUIDField(help_text="The membership id of the member.")
+
+
+class VerifySerializer(serializers.Serializer):
+    verified = serializers.BooleanField(default=True)
+
+
+class ClosureInputSerializer(serializers.Serializer):
+    date = serializers.DateField()
+    reason = serializers.CharField(max_length=200, allow_blank=True, default="")

@@ -1,6 +1,7 @@
 from decimal import Decimal
 from typing import Any
 
+from django.core.validators import RegexValidator
 from rest_framework import serializers
 
 from apps.core.api.serializers import StrictFieldsMixin
@@ -19,6 +20,10 @@ from apps.projects.selectors import project_rights
 from apps.projects.services import MAX_MULTIPLIER
 
 QUANTITY: dict[str, Any] = {"max_digits": 14, "decimal_places": 3}
+# Words of letters, digits, hyphens or underscores: spaces between them become hyphens.
+TAG_INPUT = RegexValidator(
+    r"^\s*[\w-][\w\s-]*$", "A tag is one word of letters, digits, hyphens or underscores."
+)
 
 
 class PersonSerializer(serializers.Serializer):
@@ -149,38 +154,11 @@ class ProjectInputSerializer(StrictFieldsMixin, serializers.Serializer):
         choices=ProjectPrivacy.choices, required=False, default=ProjectPrivacy.PRIVATE
     )
     tags = serializers.ListField(
-        child=serializers.CharField(max_length=TAG_MAX_LENGTH),
+        child=serializers.CharField(max_length=TAG_MAX_LENGTH, validators=[TAG_INPUT]),
         max_length=MAX_TAGS,
         required=False,
         default=list,
     )
-
-
-class MyProjectQuerySerializer(serializers.Serializer):
-    status = serializers.CharField(
-        required=False, allow_blank=True, help_text="One status or several, comma-separated."
-    )
-
-    def validate_status(self, value: str) -> str:
-        unknown = {part for part in value.split(",") if part} - set(ProjectStatus.values)
-        if unknown:
-            raise serializers.ValidationError(f"Unknown status: {', '.join(sorted(unknown))}.")
-        return value
-
-
-class ProjectQuerySerializer(MyProjectQuerySerializer):
-    privacy = serializers.ChoiceField(choices=ProjectPrivacy.choices, required=False)
-    tag = serializers.CharField(required=False, allow_blank=True, max_length=TAG_MAX_LENGTH)
-    search = serializers.CharField(required=False, allow_blank=True, max_length=200)
-    mine = serializers.BooleanField(
-        required=False, default=False, help_text="Only projects the caller owns or collaborates on."
-    )
-
-
-class PublicProjectQuerySerializer(serializers.Serializer):
-    makerspace = serializers.UUIDField(required=False, help_text="Only this space's projects.")
-    tag = serializers.CharField(required=False, allow_blank=True, max_length=TAG_MAX_LENGTH)
-    search = serializers.CharField(required=False, allow_blank=True, max_length=200)
 
 
 class CollaboratorInputSerializer(StrictFieldsMixin, serializers.Serializer):
@@ -189,6 +167,8 @@ class CollaboratorInputSerializer(StrictFieldsMixin, serializers.Serializer):
     role = serializers.ChoiceField(
         choices=CollaboratorRole.choices, required=False, default=CollaboratorRole.VIEWER
     )
+
+    body_one_of = [{"required": ["user"]}, {"required": ["email"]}]
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if ("user" in attrs) == ("email" in attrs):
@@ -200,6 +180,9 @@ class CollaboratorInputSerializer(StrictFieldsMixin, serializers.Serializer):
 
 class CollaboratorRoleSerializer(StrictFieldsMixin, serializers.Serializer):
     role = serializers.ChoiceField(choices=CollaboratorRole.choices)
+
+    # PATCH changes the role, the one thing there is to change: it must be given.
+    whole_body_on_patch = True
 
 
 class BomLineInputSerializer(StrictFieldsMixin, serializers.Serializer):
