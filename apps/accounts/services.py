@@ -21,7 +21,7 @@ from apps.accounts.models import Locale, User
 from apps.accounts.tokens import read_email_verification_token
 from apps.core.audit import audit_record
 from apps.core.concurrency import lock_at_version
-from apps.core.exceptions import ApplicationError, validation_error
+from apps.core.exceptions import ApplicationError, permission_denied, validation_error
 from apps.core.models import AuditLogEntry
 
 PROFILE_FIELDS = ("name", "phone", "address", "locale", "preferences")
@@ -84,6 +84,8 @@ def user_login(*, email: str, password: str, ip: str) -> User:
 def user_update_profile(
     *, user: User, acting_user: User, changes: dict[str, Any], expected_etag: str | None = None
 ) -> User:
+    if acting_user.pk != user.pk:
+        raise permission_denied("Only the account holder can change this profile.")
     unknown = set(changes) - set(PROFILE_FIELDS)
     if unknown:
         raise ApplicationError(
@@ -177,11 +179,7 @@ def user_change_password(
     revoked and every page session fails its session hash check.
     """
     if acting_user.pk != user.pk:
-        raise ApplicationError(
-            "PERMISSION_DENIED",
-            "Only the account holder can change this password.",
-            status_code=403,
-        )
+        raise permission_denied("Only the account holder can change this password.")
     with transaction.atomic():
         user = _lock_user(user_id=user.pk)
         if not user.check_password(current_password):
@@ -301,9 +299,7 @@ def session_end(*, refresh_token: str, everywhere: bool = False) -> None:
 def user_end_all_sessions(*, user: User, acting_user: User) -> int:
     """Revoke every refresh token of ``user``; answers how many were live."""
     if acting_user.pk != user.pk:
-        raise ApplicationError(
-            "PERMISSION_DENIED", "Only the account holder can end their sessions.", status_code=403
-        )
+        raise permission_denied("Only the account holder can end their sessions.")
     with transaction.atomic():
         user = _lock_user(user_id=user.pk)
         return _revoke_refresh_tokens(user=user)

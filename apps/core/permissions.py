@@ -35,6 +35,8 @@ _MEMBER = {
     "billing.view_own",
 }
 _MANAGER = _MEMBER | {
+    # Running the space: the staff admin opens only to those who hold this there.
+    "admin.access",
     "members.view",
     "members.invite",
     "members.approve",
@@ -71,6 +73,8 @@ ROLE_MATRIX: dict[str, frozenset[str]] = {
 }
 ALL_PERMISSIONS: frozenset[str] = frozenset(_ADMIN)
 STAFF_ROLES = (Role.ADMIN, Role.MANAGER)
+# Running a space (its admins and managers): the staff admin acts where this is held.
+ADMIN_ACCESS = "admin.access"
 
 
 def role_allows(role: str | None, permission: str) -> bool:

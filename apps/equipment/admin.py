@@ -18,6 +18,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from apps.accounts.models import User
 from apps.equipment.models import (
     BookingRules,
     Equipment,
@@ -43,21 +44,12 @@ from apps.equipment.services.reservations import (
     reservation_update_notes,
 )
 from apps.equipment.services.waitlist import waitlist_remove
-from apps.makerspaces.admin_scoping import (
-    MakerspaceListFilter,
-    MakerspaceScopedAdmin,
-    MakerspaceScopedInline,
-    acting_user,
-)
+from apps.makerspaces.admin_inlines import MakerspaceScopedInline
+from apps.makerspaces.admin_scoped import MakerspaceListFilter, MakerspaceScopedAdmin
+from apps.makerspaces.admin_services import ServiceAction, ServiceAdapter
 from apps.makerspaces.models import Skill
 
 STAFF_CANCEL_REASON = "Cancelled by the makerspace's staff."
-EQUIPMENT_PERMISSIONS = {
-    "view": "equipment.view",
-    "add": "equipment.create",
-    "change": "equipment.update",
-    "delete": "equipment.delete",
-}
 
 
 # --- times in the space's own timezone -----------------------------------------------------
@@ -70,6 +62,16 @@ def local_time(moment: datetime | None, zone_name: str, *, with_date: bool = Tru
     local = moment.astimezone(ZoneInfo(zone_name))
     shown = date_format(local, "D j M Y, H:i" if with_date else "H:i")
     return f"{shown} {local.tzname()}"
+
+
+def local_time_column(field: str, description: Any, *, sortable: bool = False) -> Any:
+    """A column with the row's ``field`` on its space's clock."""
+
+    @admin.display(description=description, ordering=field if sortable else None)
+    def column(model_admin: Any, obj: Any) -> str:
+        return local_time(getattr(obj, field), obj.makerspace.timezone)
+
+    return column
 
 
 def local_span_end(start: datetime, end: datetime, zone_name: str) -> str:
@@ -168,6 +170,91 @@ class EquipmentListFilter(admin.SimpleListFilter):
         return queryset.filter(equipment_id=value)
 
 
+# --- writes: one adapter per model, shared by its admin and its inline ---------------------
+
+
+def _skill_slugs(skills: Any) -> list[str]:
+    return [skill.slug for skill in skills or []]
+
+
+def _update_equipment(equipment: Equipment, changes: dict[str, Any], user: User) -> Equipment:
+    skills = changes.pop("skill_requirements", None)
+    # Through the service: going into maintenance or offline cancels future bookings.
+    return equipment_update(
+        equipment=equipment,
+        acting_user=user,
+        changes=changes,
+        skill_slugs=None if skills is None else _skill_slugs(skills),
+    )
+
+
+EQUIPMENT_ADAPTER = ServiceAdapter[Equipment](
+    permissions={
+        "view": "equipment.view",
+        "add": "equipment.create",
+        "change": "equipment.update",
+        "delete": "equipment.delete",
+    },
+    create=lambda data, user: equipment_create(
+        makerspace=data["makerspace"],
+        acting_user=user,
+        skill_slugs=_skill_slugs(data.get("skill_requirements")),
+        **{name: data[name] for name in EQUIPMENT_FIELDS if name in data},
+    ),
+    update=_update_equipment,
+    delete=lambda equipment, user: equipment_delete(equipment=equipment, acting_user=user),
+    update_fields=(*EQUIPMENT_FIELDS, "skill_requirements"),
+)
+EQUIPMENT_RULES_ADAPTER = ServiceAdapter[EquipmentRules](
+    permissions={
+        "view": "equipment.view",
+        "add": "equipment.update",
+        "change": "equipment.update",
+        "delete": "equipment.update",
+    },
+    create=lambda data, user: equipment_rules_update(
+        equipment=data["equipment"],
+        acting_user=user,
+        changes={name: data.get(name) for name in RULE_NAMES},
+    ),
+    update=lambda rules, changes, user: equipment_rules_update(
+        equipment=rules.equipment, acting_user=user, changes=changes
+    ),
+    delete=lambda rules, user: equipment_rules_delete(equipment=rules.equipment, acting_user=user),
+    update_fields=RULE_NAMES,
+)
+MAINTENANCE_LOG_ADAPTER = ServiceAdapter[MaintenanceLog](
+    permissions={"view": "equipment.view", "add": "equipment.maintain"},
+    create=lambda data, user: maintenance_log_add(
+        equipment=data["equipment"],
+        kind=data["kind"],
+        notes=data.get("notes", ""),
+        cost=data.get("cost") or Decimal("0.00"),
+        performed_at=data.get("performed_at"),
+        acting_user=user,
+    ),
+)
+BOOKING_RULES_ADAPTER = ServiceAdapter[BookingRules](
+    permissions={"view": "equipment.view", "add": "equipment.update", "change": "equipment.update"},
+    create=lambda data, user: booking_rules_update(
+        makerspace=data["makerspace"],
+        acting_user=user,
+        changes={name: data[name] for name in RULE_NAMES if name in data},
+    ),
+    update=lambda rules, changes, user: booking_rules_update(
+        makerspace=rules.makerspace, acting_user=user, changes=changes
+    ),
+    update_fields=RULE_NAMES,
+)
+RESERVATION_ADAPTER = ServiceAdapter[Reservation](
+    permissions={"view": "reservations.manage", "change": "reservations.manage"},
+    update=lambda reservation, changes, user: reservation_update_notes(
+        reservation=reservation, acting_user=user, notes=changes["notes"]
+    ),
+    update_fields=("notes",),
+)
+
+
 # --- equipment -----------------------------------------------------------------------------
 
 
@@ -227,13 +314,11 @@ class MaintenanceLogInline(MakerspaceScopedInline):
 
     model = MaintenanceLog
     form = MaintenanceLogForm
-    admin_permissions = {"view": "equipment.view", "add": "equipment.maintain"}
+    adapter = MAINTENANCE_LOG_ADAPTER
+    select_related = ("performed_by",)
     fields = ("performed_at", "kind", "notes", "cost", "performed_by")
     readonly_fields = ("performed_by",)
     ordering = ("-performed_at",)
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[MaintenanceLog]:
-        return super().get_queryset(request).select_related("performed_by")
 
     def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         field = super().formfield_for_dbfield(db_field, request, **kwargs)
@@ -241,19 +326,6 @@ class MaintenanceLogInline(MakerspaceScopedInline):
             field.required = False
             field.help_text = _("Leave empty for now.")
         return field
-
-    def create_via_service(
-        self, request: HttpRequest, *, parent: Any, form: forms.ModelForm
-    ) -> MaintenanceLog:
-        data = form.cleaned_data
-        return maintenance_log_add(
-            equipment=parent,
-            kind=data["kind"],
-            notes=data.get("notes", ""),
-            cost=data.get("cost") or Decimal("0.00"),
-            performed_at=data.get("performed_at"),
-            acting_user=acting_user(request),
-        )
 
 
 class AsTheSpaceSays(forms.NullBooleanSelect):
@@ -291,44 +363,15 @@ class EquipmentRulesInline(MakerspaceScopedInline):
 
     model = EquipmentRules
     form = EquipmentRulesForm
-    admin_permissions = {
-        "view": "equipment.view",
-        "add": "equipment.update",
-        "change": "equipment.update",
-        "delete": "equipment.update",
-    }
+    adapter = EQUIPMENT_RULES_ADAPTER
     max_num = 1
     verbose_name = _("booking rules of this machine (empty: as the space says)")
-
-    def create_via_service(
-        self, request: HttpRequest, *, parent: Any, form: forms.ModelForm
-    ) -> EquipmentRules:
-        return equipment_rules_update(
-            equipment=parent,
-            acting_user=acting_user(request),
-            changes={name: form.cleaned_data.get(name) for name in RULE_NAMES},
-        )
-
-    def update_via_service(
-        self, request: HttpRequest, *, obj: Any, form: forms.ModelForm
-    ) -> EquipmentRules | None:
-        changes = {
-            name: form.cleaned_data.get(name) for name in form.changed_data if name in RULE_NAMES
-        }
-        if not changes:
-            return None
-        return equipment_rules_update(
-            equipment=obj.equipment, acting_user=acting_user(request), changes=changes
-        )
-
-    def delete_via_service(self, request: HttpRequest, *, obj: Any) -> None:
-        equipment_rules_delete(equipment=obj.equipment, acting_user=acting_user(request))
 
 
 @admin.register(Equipment)
 class EquipmentAdmin(MakerspaceScopedAdmin):
     form = EquipmentForm
-    admin_permissions = EQUIPMENT_PERMISSIONS
+    adapter = EQUIPMENT_ADAPTER
     list_display = (
         "name",
         "makerspace",
@@ -410,42 +453,10 @@ class EquipmentAdmin(MakerspaceScopedAdmin):
             return f"{hours} / {obj.maintenance_interval_hours} h"
         return f"{hours} h"
 
-    def create_via_service(
-        self, request: HttpRequest, obj: Any, form: forms.ModelForm
-    ) -> Equipment:
-        data = form.cleaned_data
-        return equipment_create(
-            makerspace=data["makerspace"],
-            acting_user=acting_user(request),
-            skill_slugs=[skill.slug for skill in data.get("skill_requirements") or []],
-            **{name: data[name] for name in EQUIPMENT_FIELDS if name in data},
-        )
-
-    def update_via_service(
-        self, request: HttpRequest, obj: Any, form: forms.ModelForm
-    ) -> Equipment | None:
-        data = form.cleaned_data
-        changes = {name: data[name] for name in form.changed_data if name in EQUIPMENT_FIELDS}
-        skill_slugs = None
-        if "skill_requirements" in form.changed_data:
-            skill_slugs = [skill.slug for skill in data.get("skill_requirements") or []]
-        if not changes and skill_slugs is None:
-            return None
-        # Through the service: going into maintenance or offline cancels future bookings.
-        return equipment_update(
-            equipment=obj,
-            acting_user=acting_user(request),
-            changes=changes,
-            skill_slugs=skill_slugs,
-        )
-
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: Any) -> None:
         # The service has set the required skills already; only the inlines are left.
         for formset in formsets:
             self.save_formset(request, form, formset, change=change)
-
-    def delete_via_service(self, request: HttpRequest, obj: Any) -> None:
-        equipment_delete(equipment=obj, acting_user=acting_user(request))
 
 
 # --- booking rules -------------------------------------------------------------------------
@@ -455,11 +466,7 @@ class EquipmentAdmin(MakerspaceScopedAdmin):
 class BookingRulesAdmin(MakerspaceScopedAdmin):
     """A space's booking rules; a space without a row books by the defaults."""
 
-    admin_permissions = {
-        "view": "equipment.view",
-        "add": "equipment.update",
-        "change": "equipment.update",
-    }
+    adapter = BOOKING_RULES_ADAPTER
     list_display = (
         "makerspace",
         "min_minutes",
@@ -481,27 +488,6 @@ class BookingRulesAdmin(MakerspaceScopedAdmin):
             # A space has one set of rules: offer the spaces that have none yet.
             field.queryset = field.queryset.filter(booking_rules__isnull=True)
         return field
-
-    def create_via_service(
-        self, request: HttpRequest, obj: Any, form: forms.ModelForm
-    ) -> BookingRules:
-        data = form.cleaned_data
-        return booking_rules_update(
-            makerspace=data["makerspace"],
-            acting_user=acting_user(request),
-            changes={name: data[name] for name in RULE_NAMES if name in data},
-        )
-
-    def update_via_service(
-        self, request: HttpRequest, obj: Any, form: forms.ModelForm
-    ) -> BookingRules | None:
-        data = form.cleaned_data
-        changes = {name: data[name] for name in form.changed_data if name in RULE_NAMES}
-        if not changes:
-            return None
-        return booking_rules_update(
-            makerspace=obj.makerspace, acting_user=acting_user(request), changes=changes
-        )
 
 
 # --- reservations --------------------------------------------------------------------------
@@ -529,7 +515,7 @@ class ReservationAdmin(LocalTimesMixin, MakerspaceScopedAdmin):
     actions (each through its service, which emails the member). Only the notes are
     edited on the page."""
 
-    admin_permissions = {"view": "reservations.manage", "change": "reservations.manage"}
+    adapter = RESERVATION_ADAPTER
     list_display = ("equipment", "member", "starts", "ends", "status", "makerspace")
     list_filter = (
         WhenFilter,
@@ -583,74 +569,34 @@ class ReservationAdmin(LocalTimesMixin, MakerspaceScopedAdmin):
                 response.render()
         return response
 
-    @admin.display(description=_("checked in (local)"))
-    def checked_in(self, obj: Reservation) -> str:
-        return local_time(obj.checked_in_at, obj.makerspace.timezone)
+    checked_in = local_time_column("checked_in_at", _("checked in (local)"))
+    checked_out = local_time_column("checked_out_at", _("checked out (local)"))
+    cancelled = local_time_column("cancelled_at", _("cancelled (local)"))
 
-    @admin.display(description=_("checked out (local)"))
-    def checked_out(self, obj: Reservation) -> str:
-        return local_time(obj.checked_out_at, obj.makerspace.timezone)
-
-    @admin.display(description=_("cancelled (local)"))
-    def cancelled(self, obj: Reservation) -> str:
-        return local_time(obj.cancelled_at, obj.makerspace.timezone)
-
-    def update_via_service(
-        self, request: HttpRequest, obj: Any, form: forms.ModelForm
-    ) -> Reservation | None:
-        if "notes" not in form.changed_data:
-            return None
-        return reservation_update_notes(
-            reservation=obj, acting_user=acting_user(request), notes=form.cleaned_data["notes"]
-        )
-
-    def has_approve_permission(self, request: HttpRequest) -> bool:
-        return self.holds_anywhere(request, "reservations.manage")
-
-    def has_reject_permission(self, request: HttpRequest) -> bool:
-        return self.holds_anywhere(request, "reservations.manage")
-
-    def has_cancel_permission(self, request: HttpRequest) -> bool:
-        return self.holds_anywhere(request, "reservations.manage")
-
-    @admin.action(description=_("Approve the selected pending bookings"), permissions=["approve"])
-    def approve(self, request: HttpRequest, queryset: QuerySet[Reservation]) -> None:
-        user = acting_user(request)
-        self.apply_to_each(
-            request,
-            queryset,
-            permission="reservations.manage",
-            service=lambda reservation: reservation_decide(
-                reservation=reservation, acting_user=user, approve=True
-            ),
-            done_message=gettext("Approved"),
-        )
-
-    @admin.action(description=_("Reject the selected pending bookings"), permissions=["reject"])
-    def reject(self, request: HttpRequest, queryset: QuerySet[Reservation]) -> None:
-        user = acting_user(request)
-        self.apply_to_each(
-            request,
-            queryset,
-            permission="reservations.manage",
-            service=lambda reservation: reservation_decide(
-                reservation=reservation, acting_user=user, approve=False
-            ),
-            done_message=gettext("Rejected"),
-        )
-
-    @admin.action(description=_("Cancel the selected bookings"), permissions=["cancel"])
-    def cancel(self, request: HttpRequest, queryset: QuerySet[Reservation]) -> None:
-        user = acting_user(request)
-        self.apply_to_each(
-            request,
-            queryset,
-            permission="reservations.manage",
-            service=lambda reservation: reservation_cancel(
-                reservation=reservation, acting_user=user, reason=STAFF_CANCEL_REASON
-            ),
-            done_message=gettext("Cancelled"),
-        )
+    approve = ServiceAction(
+        description=_("Approve the selected pending bookings"),
+        permission="reservations.manage",
+        run=lambda reservation, user: reservation_decide(
+            reservation=reservation, acting_user=user, approve=True
+        ),
+        done=_("Approved"),
+    )
+    reject = ServiceAction(
+        description=_("Reject the selected pending bookings"),
+        permission="reservations.manage",
+        run=lambda reservation, user: reservation_decide(
+            reservation=reservation, acting_user=user, approve=False
+        ),
+        done=_("Rejected"),
+    )
+    cancel = ServiceAction(
+        description=_("Cancel the selected bookings"),
+        permission="reservations.manage",
+        run=lambda reservation, user: reservation_cancel(
+            reservation=reservation, acting_user=user, reason=STAFF_CANCEL_REASON
+        ),
+        done=_("Cancelled"),
+    )
 
 
 # --- the waitlist --------------------------------------------------------------------------
@@ -661,7 +607,7 @@ class WaitlistEntryAdmin(LocalTimesMixin, MakerspaceScopedAdmin):
     """Members join and claim from their pages; staff watch the queue and may take
     someone off it."""
 
-    admin_permissions = {"view": "reservations.manage"}
+    adapter = ServiceAdapter[WaitlistEntry](permissions={"view": "reservations.manage"})
     list_display = (
         "equipment",
         "member",
@@ -690,26 +636,12 @@ class WaitlistEntryAdmin(LocalTimesMixin, MakerspaceScopedAdmin):
     )
     readonly_fields = fields
 
-    @admin.display(description=_("offered (local)"), ordering="offered_at")
-    def offered(self, obj: WaitlistEntry) -> str:
-        return local_time(obj.offered_at, obj.makerspace.timezone)
+    offered = local_time_column("offered_at", _("offered (local)"), sortable=True)
+    offer_expires = local_time_column("offer_expires_at", _("offer expires (local)"), sortable=True)
 
-    @admin.display(description=_("offer expires (local)"), ordering="offer_expires_at")
-    def offer_expires(self, obj: WaitlistEntry) -> str:
-        return local_time(obj.offer_expires_at, obj.makerspace.timezone)
-
-    def has_remove_permission(self, request: HttpRequest) -> bool:
-        return self.holds_anywhere(request, "reservations.manage")
-
-    @admin.action(
-        description=_("Take the selected members off the waitlist"), permissions=["remove"]
+    remove = ServiceAction(
+        description=_("Take the selected members off the waitlist"),
+        permission="reservations.manage",
+        run=lambda entry, user: waitlist_remove(entry=entry, acting_user=user),
+        done=_("Taken off the waitlist"),
     )
-    def remove(self, request: HttpRequest, queryset: QuerySet[WaitlistEntry]) -> None:
-        user = acting_user(request)
-        self.apply_to_each(
-            request,
-            queryset,
-            permission="reservations.manage",
-            service=lambda entry: waitlist_remove(entry=entry, acting_user=user),
-            done_message=gettext("Taken off the waitlist"),
-        )

@@ -11,9 +11,8 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from apps.core.permissions import STAFF_ROLES
 from apps.equipment.models import Equipment, Reservation, WaitlistEntry, WaitlistStatus
-from apps.makerspaces.models import Membership, MembershipStatus
+from apps.makerspaces.selectors import staff_emails_of
 
 # Which email a reservation event sends.
 RESERVATION_EMAILS = ("confirmed", "pending", "approved", "rejected", "cancelled", "reminder")
@@ -61,15 +60,7 @@ def send_maintenance_due_email(equipment_id: str) -> bool:
     equipment = Equipment.objects.select_related("makerspace").filter(pk=equipment_id).first()
     if equipment is None or not equipment.maintenance_due:
         return False
-    staff = list(
-        Membership.objects.filter(
-            makerspace_id=equipment.makerspace_id,
-            role__in=STAFF_ROLES,
-            status=MembershipStatus.ACTIVE,
-        )
-        .select_related("user")
-        .values_list("user__email", flat=True)
-    )
+    staff = staff_emails_of(equipment.makerspace_id)
     if not staff:
         return False
     context = {"equipment": equipment, "hours": equipment.usage_minutes_since_maintenance // 60}

@@ -160,6 +160,17 @@ def equipment_of_space(
         )
         .order_by("name")
     )
+    return equipment_matching(machines, status=status, equipment_type=equipment_type)
+
+
+def equipment_matching(
+    machines: QuerySet[Equipment],
+    *,
+    status: str | None = None,
+    equipment_type: str | None = None,
+) -> QuerySet[Equipment]:
+    """The machines in ``status`` and of ``equipment_type`` (each when given): the one
+    filter of the machine list, for the pages and the API alike."""
     if status:
         machines = machines.filter(status=status)
     if equipment_type:
@@ -211,6 +222,27 @@ def reservations_of_space(
     if user is not None:
         reservations = reservations.filter(user=user)
     return reservations.order_by("start_time")
+
+
+def reservations_matching(
+    reservations: QuerySet[Reservation],
+    *,
+    user: User | None = None,
+    statuses: list[str] | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> QuerySet[Reservation]:
+    """Bookings of ``user``, in one of ``statuses``, meeting the window [start, end)
+    (each when given; an open end is unbounded)."""
+    if user is not None:
+        reservations = reservations.filter(user=user)
+    if statuses:
+        reservations = reservations.filter(status__in=statuses)
+    if start is not None:
+        reservations = reservations.filter(end_time__gt=start)
+    if end is not None:
+        reservations = reservations.filter(start_time__lt=end)
+    return reservations
 
 
 def missing_skill_slugs(*, equipment: Equipment, user: User) -> list[str]:
@@ -310,3 +342,31 @@ def waitlist_entry_of_user(user: User, entry_id: Any) -> WaitlistEntry | None:
         .select_related("equipment", "makerspace")
         .first()
     )
+
+
+def waitlist_of_equipment(equipment: Equipment) -> QuerySet[WaitlistEntry]:
+    """The machine's queue: entries still waiting or offered, first come first."""
+    return (
+        WaitlistEntry.objects.filter(
+            equipment=equipment,
+            status__in=(WaitlistStatus.WAITING, WaitlistStatus.OFFERED),
+        )
+        .select_related("equipment", "makerspace", "user")
+        .order_by("created_at")
+    )
+
+
+def waitlist_open_to(*, equipment: Equipment, user: User, start: datetime, end: datetime) -> bool:
+    """Whether ``user`` could queue for [start, end) of ``equipment`` now: someone's
+    booking takes the slot (a slot only held for a waitlist offer has no queue of its
+    own) and they are not waiting for it already. The window's own rules are checked
+    when they join."""
+    taken = Reservation.objects.filter(equipment=equipment).filter(overlapping(start, end))
+    waiting = WaitlistEntry.objects.filter(
+        equipment=equipment,
+        user=user,
+        start_time=start,
+        end_time=end,
+        status__in=(WaitlistStatus.WAITING, WaitlistStatus.OFFERED),
+    )
+    return taken.exists() and not waiting.exists()

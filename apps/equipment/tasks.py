@@ -5,6 +5,7 @@ from datetime import timedelta
 from celery import shared_task
 from django.utils import timezone
 
+from apps.accounts.system import system_actor
 from apps.equipment.emails import send_reservation_email
 from apps.equipment.models import Reservation, ReservationStatus
 from apps.equipment.services.reservations import reservations_mark_no_shows
@@ -13,12 +14,12 @@ from apps.equipment.services.waitlist import waitlist_expire_offers
 
 @shared_task
 def mark_no_shows() -> int:
-    return reservations_mark_no_shows()
+    return reservations_mark_no_shows(acting_user=system_actor())
 
 
 @shared_task
 def expire_waitlist_offers() -> int:
-    return waitlist_expire_offers()
+    return waitlist_expire_offers(acting_user=system_actor())
 
 
 @shared_task

@@ -312,7 +312,7 @@ def waitlist_join_page(request: HttpRequest, slug: str, equipment_id: UUID) -> H
         return redirect(machine_url)
     start, end = form.window()
     try:
-        waitlist_join(equipment=machine, user=user, start=start, end=end)
+        waitlist_join(equipment=machine, user=user, start=start, end=end, acting_user=user)
     except ApplicationError as exc:
         messages.error(request, _booking_error_text(exc, machine, start, end))
         local_day = start.astimezone(ZoneInfo(makerspace.timezone)).date()
@@ -428,7 +428,7 @@ def _waitlist_entry_or_404(request: HttpRequest, entry_id: UUID) -> WaitlistEntr
 def waitlist_claim_page(request: HttpRequest, entry_id: UUID) -> HttpResponse:
     entry = _waitlist_entry_or_404(request, entry_id)
     try:
-        reservation = waitlist_claim(entry=entry, user=_user(request))
+        reservation = waitlist_claim(entry=entry, acting_user=_user(request))
     except ApplicationError as exc:
         messages.error(
             request, _booking_error_text(exc, entry.equipment, entry.start_time, entry.end_time)
@@ -452,7 +452,7 @@ def waitlist_claim_page(request: HttpRequest, entry_id: UUID) -> HttpResponse:
 def waitlist_leave_page(request: HttpRequest, entry_id: UUID) -> HttpResponse:
     entry = _waitlist_entry_or_404(request, entry_id)
     try:
-        waitlist_leave(entry=entry, user=_user(request))
+        waitlist_leave(entry=entry, acting_user=_user(request))
     except ApplicationError as exc:
         messages.error(request, _error_text(exc))
     else:

@@ -17,7 +17,7 @@ from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import NestedObjects
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import router
-from django.db.models import BooleanField, Case, F, QuerySet, Value, When
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -30,17 +30,23 @@ from django.utils.translation import gettext_lazy as _
 from apps.core.exceptions import ApplicationError
 from apps.inventory import csv_io, selectors, services
 from apps.inventory.forms import CsvImportForm, RestockForm
-from apps.inventory.models import InventoryItem, PurchaseOrder, StockMovement
-from apps.inventory.templatetags.inventory_tags import quantity_text, signed_quantity_text
-from apps.makerspaces.admin_scoping import (
-    MakerspaceListFilter,
-    MakerspaceScopedAdmin,
-    MakerspaceScopedInline,
-    ServiceInlineFormSet,
-    acting_user,
-    describe_error,
-    staff_makerspace_ids,
+from apps.inventory.models import (
+    LOW_STOCK,
+    LOW_STOCK_FLAG,
+    InventoryItem,
+    PurchaseOrder,
+    StockMovement,
 )
+from apps.inventory.templatetags.inventory_tags import quantity_text, signed_quantity_text
+from apps.makerspaces.admin_inlines import MakerspaceScopedInline, ServiceInlineFormSet
+from apps.makerspaces.admin_scoped import MakerspaceListFilter, MakerspaceScopedAdmin
+from apps.makerspaces.admin_services import (
+    ServiceAction,
+    ServiceAdapter,
+    apply_to_each,
+    permission_check,
+)
+from apps.makerspaces.admin_site import acting_user, admin_makerspace_ids, describe_error
 from apps.makerspaces.models import Makerspace
 
 LEDGER_INLINE_LENGTH = 50
@@ -71,6 +77,31 @@ def low_stock_badge(is_low: bool) -> SafeString:
     return format_html(LOW_BADGE, "#2e7d32", gettext("OK"))
 
 
+# --- writes: one adapter per model --------------------------------------------------------
+
+INVENTORY_ITEM_ADAPTER = ServiceAdapter[InventoryItem](
+    permissions={
+        "view": "inventory.view",
+        "add": "inventory.create",
+        "change": "inventory.update",
+        "delete": "inventory.delete",
+    },
+    create=lambda data, user: services.item_create(
+        makerspace=data["makerspace"],
+        acting_user=user,
+        opening_stock=data.get("opening_stock") or Decimal("0"),
+        **{name: data[name] for name in services.ITEM_FIELDS if name in data},
+    ),
+    update=lambda item, changes, user: services.item_update(
+        item=item, acting_user=user, changes=changes
+    ),
+    delete=lambda item, user: services.item_delete(item=item, acting_user=user),
+    update_fields=services.ITEM_FIELDS,
+)
+# The ledger is written by the stock services only, and read-only to everyone.
+LEDGER_ADAPTER = ServiceAdapter[StockMovement](permissions={"view": "inventory.view"})
+
+
 # --- filters -------------------------------------------------------------------------------
 
 
@@ -83,9 +114,9 @@ class LowStockFilter(admin.SimpleListFilter):
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
         if self.value() == "yes":
-            return queryset.filter(current_stock__lte=F("min_stock_level"))
+            return queryset.filter(LOW_STOCK)
         if self.value() == "no":
-            return queryset.filter(current_stock__gt=F("min_stock_level"))
+            return queryset.exclude(LOW_STOCK)
         return queryset
 
 
@@ -154,14 +185,15 @@ class InventoryItemForm(forms.ModelForm):
         sku = cleaned.get("sku")
         # On a change the space is read-only, so Django's own check of the (space, SKU)
         # constraint skips it; say so here rather than at save time.
-        if "makerspace" not in self.fields and sku and self.instance.makerspace_id:
-            taken = (
-                InventoryItem.objects.filter(makerspace_id=self.instance.makerspace_id, sku=sku)
-                .exclude(pk=self.instance.pk)
-                .exists()
+        if (
+            "makerspace" not in self.fields
+            and sku
+            and self.instance.makerspace_id
+            and selectors.sku_taken(
+                makerspace_id=self.instance.makerspace_id, sku=sku, exclude_pk=self.instance.pk
             )
-            if taken:
-                self.add_error("sku", _("This makerspace already has an item with this SKU."))
+        ):
+            self.add_error("sku", _("This makerspace already has an item with this SKU."))
         return cleaned
 
 
@@ -177,25 +209,14 @@ class LedgerFormSet(ServiceInlineFormSet):
 class StockMovementInline(MakerspaceScopedInline):
     model = StockMovement
     formset = LedgerFormSet
-    admin_permissions = {"view": "inventory.view"}
+    adapter = LEDGER_ADAPTER
+    select_related = ("user", "item")
     fields = ("created_at", "kind", "change", "balance", "reason", "user", "unit_cost")
     readonly_fields = fields
     ordering = ("-created_at", "-id")
     can_delete = False
     verbose_name = _("stock movement")
     verbose_name_plural = _("stock ledger, latest 50 movements")
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[StockMovement]:
-        return super().get_queryset(request).select_related("user", "item")
-
-    def has_add_permission(self, request: HttpRequest, obj: Any) -> bool:  # type: ignore[override]
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     @admin.display(description=_("change"))
     def change(self, obj: StockMovement) -> str:
@@ -224,12 +245,7 @@ CHANGE_FIELDSETS = (
 @admin.register(InventoryItem)
 class InventoryItemAdmin(MakerspaceScopedAdmin):
     form = InventoryItemForm
-    admin_permissions = {
-        "view": "inventory.view",
-        "add": "inventory.create",
-        "change": "inventory.update",
-        "delete": "inventory.delete",
-    }
+    adapter = INVENTORY_ITEM_ADAPTER
     list_display = (
         "name",
         "sku",
@@ -249,17 +265,7 @@ class InventoryItemAdmin(MakerspaceScopedAdmin):
     actions = ("restock_selected", "order_suggested", "export_selected_csv")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[InventoryItem]:
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(
-                low=Case(
-                    When(current_stock__lte=F("min_stock_level"), then=Value(True)),
-                    default=Value(False),
-                    output_field=BooleanField(),
-                )
-            )
-        )
+        return super().get_queryset(request).annotate(low=LOW_STOCK_FLAG)
 
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
         return ADD_FIELDSETS if obj is None else CHANGE_FIELDSETS
@@ -293,33 +299,9 @@ class InventoryItemAdmin(MakerspaceScopedAdmin):
 
     # -- writes: through the services --
 
-    def create_via_service(
-        self, request: HttpRequest, obj: Any, form: forms.ModelForm
-    ) -> InventoryItem:
-        data = form.cleaned_data
-        fields = {name: data[name] for name in services.ITEM_FIELDS if name in data}
-        return services.item_create(
-            makerspace=data["makerspace"],
-            acting_user=acting_user(request),
-            opening_stock=data.get("opening_stock") or Decimal("0"),
-            **fields,
-        )
-
-    def update_via_service(
-        self, request: HttpRequest, obj: Any, form: forms.ModelForm
-    ) -> InventoryItem | None:
-        changes = {
-            name: form.cleaned_data[name]
-            for name in form.changed_data
-            if name in services.ITEM_FIELDS
-        }
-        if not changes:
-            return None
-        return services.item_update(item=obj, acting_user=acting_user(request), changes=changes)
-
-    def delete_via_service(self, request: HttpRequest, obj: Any) -> None:
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
         has_ledger = obj.movements.exists()
-        services.item_delete(item=obj, acting_user=acting_user(request))
+        super().delete_model(request, obj)
         if has_ledger:
             self.message_user(
                 request,
@@ -346,24 +328,9 @@ class InventoryItemAdmin(MakerspaceScopedAdmin):
         # made with the item's own delete permission, checked already.
         return to_delete, model_count, set(), protected
 
-    def changeform_view(
-        self,
-        request: HttpRequest,
-        object_id: str | None = None,
-        form_url: str = "",
-        extra_context: dict[str, Any] | None = None,
-    ) -> HttpResponse:
-        try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
-        except ValidationError as error:
-            # The service's own validation (a race the form could not see): a message.
-            self.message_user(request, "; ".join(error.messages), messages.ERROR)
-            return HttpResponseRedirect(request.get_full_path())
-
     # -- actions --
 
-    def has_restock_permission(self, request: HttpRequest) -> bool:
-        return self.holds_anywhere(request, "inventory.restock")
+    has_restock_permission = permission_check("inventory.restock")
 
     @admin.action(description=_("Restock…"), permissions=["restock"])
     def restock_selected(
@@ -374,7 +341,8 @@ class InventoryItemAdmin(MakerspaceScopedAdmin):
         if applying and form.is_valid():
             data = form.cleaned_data
             user = acting_user(request)
-            self.apply_to_each(
+            apply_to_each(
+                self,
                 request,
                 queryset,
                 permission="inventory.restock",
@@ -409,7 +377,8 @@ class InventoryItemAdmin(MakerspaceScopedAdmin):
         for makerspace in Makerspace.objects.filter(pk__in=set(selected.values())):
             suggestions += selectors.reorder_suggestions(makerspace).filter(pk__in=list(selected))
         to_order = [item for item in suggestions if getattr(item, "suggested_quantity", 0) > 0]
-        self.apply_to_each(
+        apply_to_each(
+            self,
             request,
             to_order,
             permission="inventory.restock",
@@ -474,9 +443,8 @@ class InventoryItemAdmin(MakerspaceScopedAdmin):
 
     def spaces_with(self, request: HttpRequest, permission: str) -> QuerySet[Makerspace]:
         spaces = Makerspace.objects.filter(is_active=True).order_by("name")
-        if request.user.is_superuser:
-            return spaces
-        return spaces.filter(pk__in=staff_makerspace_ids(request.user, permission))
+        space_ids = admin_makerspace_ids(request.user, permission)
+        return spaces if space_ids is None else spaces.filter(pk__in=space_ids)
 
     def changelist_view(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None
@@ -581,7 +549,7 @@ class StockMovementAdmin(MakerspaceScopedAdmin):
     mistake is corrected by a new movement (a stock count)."""
 
     makerspace_field = "item__makerspace"
-    admin_permissions = {"view": "inventory.view"}
+    adapter = LEDGER_ADAPTER
     list_display = (
         "created_at",
         "item",
@@ -613,15 +581,6 @@ class StockMovementAdmin(MakerspaceScopedAdmin):
     )
     readonly_fields = fields
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
     @admin.display(description=_("makerspace"), ordering="item__makerspace__name")
     def space(self, obj: StockMovement) -> str:
         return obj.item.makerspace.name
@@ -645,7 +604,15 @@ class PurchaseOrderAdmin(MakerspaceScopedAdmin):
 
     makerspace_field = "item__makerspace"
     scoped_foreign_keys = {"item": "makerspace"}
-    admin_permissions = {"view": "inventory.view", "add": "inventory.restock"}
+    adapter = ServiceAdapter[PurchaseOrder](
+        permissions={"view": "inventory.view", "add": "inventory.restock"},
+        create=lambda data, user: services.purchase_order_create(
+            item=data["item"],
+            quantity=data["quantity"],
+            supplier=data.get("supplier", ""),
+            acting_user=user,
+        ),
+    )
     list_display = (
         "item",
         "space",
@@ -677,46 +644,23 @@ class PurchaseOrderAdmin(MakerspaceScopedAdmin):
     def ordered(self, obj: PurchaseOrder) -> str:
         return quantity_text(obj.quantity, obj.item.unit)
 
-    def create_via_service(
-        self, request: HttpRequest, obj: Any, form: forms.ModelForm
-    ) -> PurchaseOrder:
-        data = form.cleaned_data
-        return services.purchase_order_create(
-            item=data["item"],
-            quantity=data["quantity"],
-            supplier=data.get("supplier", ""),
-            acting_user=acting_user(request),
-        )
-
-    def has_restock_permission(self, request: HttpRequest) -> bool:
-        return self.holds_anywhere(request, "inventory.restock")
-
-    @admin.action(
-        description=_("Mark received (restocks the ordered quantity)"), permissions=["restock"]
+    mark_received = ServiceAction(
+        description=_("Mark received (restocks the ordered quantity)"),
+        permission="inventory.restock",
+        rows=lambda orders: orders.select_related("item"),
+        run=lambda order, user: services.stock_restock(
+            item=order.item,
+            quantity=order.quantity,
+            note=RECEIVED_NOTE,
+            purchase_order=order,
+            acting_user=user,
+        ),
+        done=_("Received"),
     )
-    def mark_received(self, request: HttpRequest, queryset: QuerySet[PurchaseOrder]) -> None:
-        user = acting_user(request)
-        self.apply_to_each(
-            request,
-            queryset.select_related("item"),
-            permission="inventory.restock",
-            service=lambda order: services.stock_restock(
-                item=order.item,
-                quantity=order.quantity,
-                note=RECEIVED_NOTE,
-                purchase_order=order,
-                acting_user=user,
-            ),
-            done_message=gettext("Received"),
-        )
-
-    @admin.action(description=_("Cancel the selected orders"), permissions=["restock"])
-    def cancel_orders(self, request: HttpRequest, queryset: QuerySet[PurchaseOrder]) -> None:
-        user = acting_user(request)
-        self.apply_to_each(
-            request,
-            queryset.select_related("item"),
-            permission="inventory.restock",
-            service=lambda order: services.purchase_order_cancel(order=order, acting_user=user),
-            done_message=gettext("Cancelled"),
-        )
+    cancel_orders = ServiceAction(
+        description=_("Cancel the selected orders"),
+        permission="inventory.restock",
+        rows=lambda orders: orders.select_related("item"),
+        run=lambda order, user: services.purchase_order_cancel(order=order, acting_user=user),
+        done=_("Cancelled"),
+    )

@@ -14,6 +14,7 @@ from django.db.models import Field
 
 from apps.accounts.models import User
 from apps.core.exceptions import ApplicationError, validation_error
+from apps.core.permissions import require_makerspace_permission
 from apps.inventory import services
 from apps.inventory.models import InventoryItem, Unit
 from apps.makerspaces.models import Makerspace
@@ -209,6 +210,12 @@ def _check_header(reader: "csv.DictReader[str]") -> None:
 def import_csv(
     *, makerspace: Makerspace, text: str, acting_user: User, dry_run: bool
 ) -> ImportReport:
+    """Each row is written by the item and stock services, which check their own rights;
+    the import as a whole (its dry run too, which tells which SKUs exist) needs the right
+    to add items."""
+    require_makerspace_permission(
+        acting_user, makerspace, "inventory.create", message="You may not import items here."
+    )
     report = ImportReport(dry_run=dry_run)
     if "\x00" in text:
         # PostgreSQL stores no text with a NUL character in it; a NUL usually means the

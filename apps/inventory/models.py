@@ -4,7 +4,7 @@ from typing import Any
 from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import BooleanField, ExpressionWrapper, F, Q
 from django.utils.translation import gettext_lazy as _
 
 from apps.core.models import BaseModel
@@ -22,6 +22,23 @@ class Unit(models.TextChoices):
     MILLILITRE = "ml", _("millilitres")
     LITRE = "l", _("litres")
     SHEET = "sheet", _("sheets")
+
+
+def stock_is_low(current_stock: Decimal, min_stock_level: Decimal) -> bool:
+    """The low-stock rule: at or below the minimum (an item at exactly its minimum is
+    already low, so the reorder email goes out before the shelf is empty)."""
+    return current_stock <= min_stock_level
+
+
+def low_stock_q(prefix: str = "") -> Q:
+    """The same rule in SQL; ``prefix`` reaches items through a relation
+    (``"inventory_items__"`` from a makerspace)."""
+    return Q(**{f"{prefix}current_stock__lte": F(f"{prefix}min_stock_level")})
+
+
+LOW_STOCK = low_stock_q()
+# ``low`` on each row of a list that filters and sorts on it.
+LOW_STOCK_FLAG = ExpressionWrapper(LOW_STOCK, output_field=BooleanField())
 
 
 class InventoryItem(BaseModel):
@@ -73,7 +90,7 @@ class InventoryItem(BaseModel):
 
     @property
     def is_low_stock(self) -> bool:
-        return self.current_stock <= self.min_stock_level
+        return stock_is_low(self.current_stock, self.min_stock_level)
 
 
 class MovementKind(models.TextChoices):

@@ -5,8 +5,6 @@ from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import (
-    BooleanField,
-    Case,
     DecimalField,
     ExpressionWrapper,
     F,
@@ -16,13 +14,14 @@ from django.db.models import (
     Subquery,
     Sum,
     Value,
-    When,
 )
 from django.db.models.functions import Coalesce, Greatest
 
 from apps.accounts.models import User
 from apps.core.permissions import has_makerspace_permission
 from apps.inventory.models import (
+    LOW_STOCK,
+    LOW_STOCK_FLAG,
     InventoryItem,
     PurchaseOrder,
     PurchaseOrderStatus,
@@ -61,39 +60,85 @@ def items_of_space(
 ) -> QuerySet[InventoryItem]:
     """``search_supplier=False`` for callers who may not see suppliers, so a search
     cannot tell them which items a supplier delivers."""
-    items = InventoryItem.objects.filter(makerspace=makerspace).annotate(
-        low=Case(
-            When(current_stock__lte=F("min_stock_level"), then=Value(True)),
-            default=Value(False),
-            output_field=BooleanField(),
-        )
+    items: QuerySet[InventoryItem] = InventoryItem.objects.filter(makerspace=makerspace).annotate(
+        low=LOW_STOCK_FLAG
     )
     if not include_inactive:
         items = items.filter(is_active=True)
-    if search:
-        matches = Q(name__icontains=search) | Q(sku__icontains=search)
-        matches |= Q(category__icontains=search)
-        if search_supplier:
-            matches |= Q(supplier__icontains=search)
-        items = items.filter(matches)
-    if category:
-        items = items.filter(category__iexact=category)
-    if low_stock is not None:
-        items = items.filter(low=low_stock)
+    items = items_matching(items, search, search_supplier=search_supplier)
+    items = items_in_category(items, category)
+    items = items_low_or_not(items, low_stock)
     return items.order_by("name", "sku")
+
+
+# The filters of an item list, shared by the pages and the API's FilterSet.
+
+
+def items_matching(
+    items: QuerySet[InventoryItem], search: str, *, search_supplier: bool
+) -> QuerySet[InventoryItem]:
+    if not search:
+        return items
+    matches = Q(name__icontains=search) | Q(sku__icontains=search)
+    matches |= Q(category__icontains=search)
+    if search_supplier:
+        matches |= Q(supplier__icontains=search)
+    return items.filter(matches)
+
+
+def items_in_category(items: QuerySet[InventoryItem], category: str) -> QuerySet[InventoryItem]:
+    return items.filter(category__iexact=category) if category else items
+
+
+def items_low_or_not(
+    items: QuerySet[InventoryItem], low_stock: bool | None
+) -> QuerySet[InventoryItem]:
+    """Only low items (True), only items above their minimum (False), or all (None)."""
+    if low_stock is None:
+        return items
+    return items.filter(LOW_STOCK) if low_stock else items.exclude(LOW_STOCK)
+
+
+def sku_taken(*, makerspace_id: Any, sku: str, exclude_pk: Any = None) -> bool:
+    """Whether another item of the space already has this SKU (unique per space). The
+    item service and the admin's form both ask this; the database constraint stays the
+    last word when two writes race."""
+    items = InventoryItem.objects.filter(makerspace_id=makerspace_id, sku=sku)
+    if exclude_pk is not None:
+        items = items.exclude(pk=exclude_pk)
+    return items.exists()
 
 
 def movements_of_item(
     item: InventoryItem, *, kind: str = "", since: Any = None, until: Any = None
 ) -> QuerySet[StockMovement]:
     movements = StockMovement.objects.filter(item=item).select_related("user")
-    if kind:
-        movements = movements.filter(kind__in=kind.split(","))
+    movements = movements_of_kinds(movements, kind)
+    movements = movements_between(movements, since=since, until=until)
+    return movements.order_by("-created_at", "-id")
+
+
+def movements_of_kinds(movements: QuerySet[StockMovement], kinds: str) -> QuerySet[StockMovement]:
+    """``kinds``: one kind or several, comma-separated."""
+    return movements.filter(kind__in=kinds.split(",")) if kinds else movements
+
+
+def movements_between(
+    movements: QuerySet[StockMovement], *, since: Any = None, until: Any = None
+) -> QuerySet[StockMovement]:
     if since is not None:
         movements = movements.filter(created_at__gte=since)
     if until is not None:
         movements = movements.filter(created_at__lt=until)
-    return movements.order_by("-created_at", "-id")
+    return movements
+
+
+def purchase_orders_of_space(makerspace: Makerspace) -> QuerySet[PurchaseOrder]:
+    return PurchaseOrder.objects.filter(item__makerspace=makerspace).order_by("-created_at")
+
+
+def orders_in_status(orders: QuerySet[PurchaseOrder], status: str) -> QuerySet[PurchaseOrder]:
+    return orders.filter(status=status) if status else orders
 
 
 def reorder_suggestions(makerspace: Makerspace) -> QuerySet[InventoryItem]:

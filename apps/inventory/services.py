@@ -1,5 +1,11 @@
-"""Stock: every change goes through ``stock_change``, which locks the item row, checks,
-writes the ledger movement and the new balance in one transaction."""
+"""Stock: every change goes through ``_apply``, on an item row the service has locked,
+which writes the ledger movement and the new balance in one transaction.
+
+Every service checks its ``acting_user`` against the role matrix before it writes
+(``inventory.create``, ``update``, ``delete``, ``deduct``, ``restock``, ``adjust``); the
+API, the pages and the admin check too, but only to answer early. Jobs act as
+``apps.accounts.system.system_actor()``.
+"""
 
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -14,6 +20,7 @@ from apps.core.audit import audit_record, update_audited
 from apps.core.concurrency import lock_at_version
 from apps.core.exceptions import ApplicationError, ConflictError, validation_error
 from apps.core.models import AuditLogEntry
+from apps.core.permissions import require_makerspace_permission
 from apps.inventory import project_links
 from apps.inventory.models import (
     QUANTITY,
@@ -24,7 +31,9 @@ from apps.inventory.models import (
     PurchaseOrderStatus,
     ReorderAlert,
     StockMovement,
+    stock_is_low,
 )
+from apps.inventory.selectors import sku_taken
 from apps.makerspaces.models import Makerspace
 
 Action = AuditLogEntry.Action
@@ -46,6 +55,28 @@ ITEM_FIELDS = (
 QUANTITY_PLACES = Decimal(1).scaleb(-QUANTITY["decimal_places"])
 WHOLE_DIGITS = QUANTITY["max_digits"] - QUANTITY["decimal_places"]
 MAX_QUANTITY = Decimal(10) ** WHOLE_DIGITS - QUANTITY_PLACES
+
+
+# Who may take stock out for a cause. A member uses up material on their own work: the
+# material of a session at its check-out, and a project's bill of materials. The calling
+# service has decided that the session or project is the member's own; here the member
+# must still hold, in the item's space, the right that such a cause needs. Any other
+# withdrawal (no cause, a store order) is a deduction, for staff.
+CONSUME_PERMISSIONS: dict[str, str] = {
+    MovementSource.RESERVATION: "equipment.book",
+    MovementSource.PROJECT: "projects.create",
+}
+DEDUCT_PERMISSION = "inventory.deduct"
+
+
+def _require(acting_user: User, makerspace: Any, permission: str, doing: str) -> None:
+    require_makerspace_permission(
+        acting_user, makerspace, permission, message=f"You may not {doing} in this makerspace."
+    )
+
+
+def _sku_taken(sku: Any) -> ApplicationError:
+    return validation_error("sku", f"This makerspace already has an item with SKU {sku!r}.")
 
 
 def _too_large(field: str, message: str) -> ApplicationError:
@@ -94,7 +125,7 @@ def _apply(
     *,
     delta: Decimal,
     kind: str,
-    acting_user: User | None,
+    acting_user: User,
     reason: str = "",
     job_id: str = "",
     project_id: Any = None,
@@ -139,10 +170,17 @@ def _apply(
 
 def _track_low_stock(item: InventoryItem, *, before: Decimal, after: Decimal) -> None:
     """One reorder email per fall to the minimum; re-armed once stock is above it again."""
-    level = item.min_stock_level
-    if before > level >= after:
+    _follow_low_stock(
+        item,
+        was_low=stock_is_low(before, item.min_stock_level),
+        is_low=stock_is_low(after, item.min_stock_level),
+    )
+
+
+def _follow_low_stock(item: InventoryItem, *, was_low: bool, is_low: bool) -> None:
+    if is_low and not was_low:
         _open_alert(item)
-    elif after > level:
+    elif not is_low:
         ReorderAlert.objects.filter(item=item, is_open=True).update(is_open=False)
 
 
@@ -167,7 +205,7 @@ def stock_deduct(
     item: InventoryItem,
     quantity: Decimal,
     reason: str,
-    acting_user: User | None,
+    acting_user: User,
     job_id: str = "",
     project_id: Any = None,
     source_type: str = "",
@@ -176,6 +214,7 @@ def stock_deduct(
 ) -> StockMovement:
     """Take stock out. A ``project_id`` must name a project of the item's space that
     ``acting_user`` may see, as the projects app decides (see ``project_links``)."""
+    _require(acting_user, item.makerspace_id, DEDUCT_PERMISSION, "take stock out")
     _check_quantity("quantity", quantity)
     with transaction.atomic():
         if project_id is not None and not project_links.may_link(
@@ -202,11 +241,13 @@ def stock_restock(
     *,
     item: InventoryItem,
     quantity: Decimal,
-    acting_user: User | None,
+    acting_user: User,
     note: str = "",
     unit_cost: Decimal | None = None,
     purchase_order: PurchaseOrder | None = None,
 ) -> StockMovement:
+    """Stock in, from a delivery; naming its purchase order receives the order."""
+    _require(acting_user, item.makerspace_id, "inventory.restock", "restock")
     _check_quantity("quantity", quantity)
     with transaction.atomic():
         item = _lock(item)
@@ -237,9 +278,10 @@ def stock_restock(
 
 
 def stock_adjust(
-    *, item: InventoryItem, new_stock: Decimal, reason: str, acting_user: User | None
+    *, item: InventoryItem, new_stock: Decimal, reason: str, acting_user: User
 ) -> StockMovement | None:
     """A stock count: records the difference to what was counted, with its reason."""
+    _require(acting_user, item.makerspace_id, "inventory.adjust", "record stock counts")
     if new_stock.is_finite() and new_stock < 0:
         raise validation_error("new_stock", "A count cannot be negative.")
     _check_quantity("new_stock", new_stock, allow_zero=True)
@@ -270,7 +312,7 @@ def stock_consume_many(
     *,
     withdrawals: Iterable[Withdrawal],
     reason: str,
-    acting_user: User | None,
+    acting_user: User,
     project_id: Any = None,
     source_type: str = "",
     source_id: Any = None,
@@ -278,8 +320,14 @@ def stock_consume_many(
 ) -> list[StockMovement]:
     """Take several items at once, all or nothing (a bill of materials, a job's material).
 
+    ``source_type`` names the cause and with it the right the caller needs in each
+    item's space (``CONSUME_PERMISSIONS``; without a cause, ``inventory.deduct``).
     Items are locked in primary-key order so two such requests cannot deadlock.
     """
+    withdrawals = list(withdrawals)
+    permission = CONSUME_PERMISSIONS.get(source_type, DEDUCT_PERMISSION)
+    for space_id in sorted({str(w.item.makerspace_id) for w in withdrawals}):
+        _require(acting_user, space_id, permission, "take this stock")
     wanted: dict[Any, Decimal] = {}
     for withdrawal in withdrawals:
         if withdrawal.quantity <= 0:
@@ -330,13 +378,14 @@ def item_create(
     unknown = set(fields) - set(ITEM_FIELDS)
     if unknown:
         raise ValueError(f"Unknown item fields: {sorted(unknown)}")
+    _require(acting_user, makerspace, "inventory.create", "add items")
     _check_quantity("current_stock", opening_stock, allow_zero=True)
     try:
         with transaction.atomic():
             item = InventoryItem(makerspace=makerspace, **fields)
-            # Uniqueness is left to the database, whose refusal below names the SKU field
-            # (and holds when two requests race).
             item.full_clean(validate_unique=False, validate_constraints=False)
+            if sku_taken(makerspace_id=makerspace.pk, sku=item.sku):
+                raise _sku_taken(item.sku)
             item.save()
             if opening_stock > 0:
                 _apply(
@@ -355,9 +404,8 @@ def item_create(
                 changes={"sku": item.sku, "name": item.name, "opening_stock": opening_stock},
             )
     except IntegrityError:
-        raise validation_error(
-            "sku", f"This makerspace already has an item with SKU {fields.get('sku')!r}."
-        ) from None
+        # Another request took the SKU between the check and the write.
+        raise _sku_taken(fields.get("sku")) from None
     return item
 
 
@@ -372,11 +420,15 @@ def item_update(
     unknown = set(changes) - set(ITEM_FIELDS)
     if unknown:
         raise ValueError(f"Unknown item fields: {sorted(unknown)}")
+    _require(acting_user, item.makerspace_id, "inventory.update", "change items")
     try:
         with transaction.atomic():
             item = lock_at_version(item, expected_etag=expected_etag)
             before_level = item.min_stock_level
-            # Uniqueness is left to the database, whose error names the SKU.
+            if "sku" in changes and sku_taken(
+                makerspace_id=item.makerspace_id, sku=changes["sku"], exclude_pk=item.pk
+            ):
+                raise _sku_taken(changes["sku"])
             update_audited(
                 item,
                 changes=changes,
@@ -386,19 +438,19 @@ def item_update(
             )
             if item.min_stock_level != before_level:
                 # A new minimum can make the current stock low (or fine) without a movement.
-                if before_level < item.current_stock <= item.min_stock_level:
-                    _open_alert(item)
-                elif item.current_stock > item.min_stock_level:
-                    ReorderAlert.objects.filter(item=item, is_open=True).update(is_open=False)
+                _follow_low_stock(
+                    item,
+                    was_low=stock_is_low(item.current_stock, before_level),
+                    is_low=stock_is_low(item.current_stock, item.min_stock_level),
+                )
     except IntegrityError:
-        raise validation_error(
-            "sku", f"This makerspace already has an item with SKU {changes.get('sku')!r}."
-        ) from None
+        raise _sku_taken(changes.get("sku")) from None
     return item
 
 
 def item_delete(*, item: InventoryItem, acting_user: User) -> None:
     """Items with a ledger are deactivated, not deleted: the ledger stays on record."""
+    _require(acting_user, item.makerspace_id, "inventory.delete", "delete items")
     with transaction.atomic():
         item = _lock(item)
         has_ledger = item.movements.exists()
@@ -422,6 +474,8 @@ def item_delete(*, item: InventoryItem, acting_user: User) -> None:
 def purchase_order_create(
     *, item: InventoryItem, quantity: Decimal, acting_user: User, supplier: str = ""
 ) -> PurchaseOrder:
+    # Ordering goes with restocking: the same people place, receive and cancel orders.
+    _require(acting_user, item.makerspace_id, "inventory.restock", "order stock")
     _check_quantity("quantity", quantity)
     with transaction.atomic():
         order = PurchaseOrder.objects.create(
@@ -438,6 +492,7 @@ def purchase_order_create(
 
 
 def purchase_order_cancel(*, order: PurchaseOrder, acting_user: User) -> PurchaseOrder:
+    _require(acting_user, order.item.makerspace_id, "inventory.restock", "cancel orders")
     with transaction.atomic():
         order = PurchaseOrder.objects.select_for_update().select_related("item").get(pk=order.pk)
         if order.status != PurchaseOrderStatus.OPEN:

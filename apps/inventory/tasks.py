@@ -1,7 +1,8 @@
 """Reorder emails. Each one is claimed before it is sent, so a job that runs twice
-(a retry, a redelivery) still sends one email."""
+(a retry, a redelivery) still sends one email; the jobs act as the system actor."""
 
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from celery import shared_task
 from django.conf import settings
@@ -9,30 +10,22 @@ from django.core.mail import send_mail
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-
-def _staff_emails(makerspace_id: Any) -> list[str]:
-    from apps.core.permissions import STAFF_ROLES
-    from apps.makerspaces.models import Membership, MembershipStatus
-
-    return sorted(
-        Membership.objects.filter(
-            makerspace_id=makerspace_id, role__in=STAFF_ROLES, status=MembershipStatus.ACTIVE
-        ).values_list("user__email", flat=True)
-    )
+from apps.makerspaces.selectors import staff_emails_of
 
 
 @shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
 def send_reorder_alert(alert_id: str) -> bool:
+    from apps.accounts.system import system_actor
+    from apps.inventory import reorder
     from apps.inventory.models import ReorderAlert
 
-    # Claim the alert; only the run that flips sent_at from empty sends the email.
-    claimed = ReorderAlert.objects.filter(pk=alert_id, sent_at__isnull=True).update(
-        sent_at=timezone.now()
-    )
-    if not claimed:
+    alert = ReorderAlert.objects.select_related("item__makerspace").filter(pk=alert_id).first()
+    if alert is None:
         return False
-    alert = ReorderAlert.objects.select_related("item__makerspace").get(pk=alert_id)
-    recipients = _staff_emails(alert.item.makerspace_id)
+    actor = system_actor()
+    if not reorder.reorder_alert_claim(alert=alert, acting_user=actor):
+        return False
+    recipients = staff_emails_of(alert.item.makerspace_id)
     if not recipients:
         return False
     context = {"alert": alert, "item": alert.item, "space": alert.item.makerspace}
@@ -41,8 +34,7 @@ def send_reorder_alert(alert_id: str) -> bool:
         body = render_to_string("inventory/email/reorder.txt", context)
         send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients)
     except OSError:
-        # Not sent: release the claim so the retry can send it.
-        ReorderAlert.objects.filter(pk=alert_id).update(sent_at=None)
+        reorder.reorder_alert_release(alert=alert, acting_user=actor)
         raise
     return True
 
@@ -50,14 +42,13 @@ def send_reorder_alert(alert_id: str) -> bool:
 @shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
 def send_low_stock_digests() -> int:
     """Daily: one digest per space with low items, at most once per day."""
-    from django.db import IntegrityError, transaction
-    from django.db.models import F
+    from apps.accounts.system import system_actor
+    from apps.inventory import reorder
+    from apps.inventory.models import LOW_STOCK, InventoryItem
 
-    from apps.inventory.models import InventoryItem, LowStockDigest
-
-    today = timezone.localdate()
+    actor = system_actor()
     low = (
-        InventoryItem.objects.filter(is_active=True, current_stock__lte=F("min_stock_level"))
+        InventoryItem.objects.filter(LOW_STOCK, is_active=True)
         .select_related("makerspace")
         .order_by("makerspace_id", "name")
     )
@@ -66,14 +57,15 @@ def send_low_stock_digests() -> int:
         by_space.setdefault(item.makerspace_id, []).append(item)
     sent = 0
     for space_id, items in by_space.items():
-        try:
-            with transaction.atomic():
-                digest = LowStockDigest.objects.create(
-                    makerspace_id=space_id, day=today, item_count=len(items)
-                )
-        except IntegrityError:
+        # The space's own date, the one its staff read in the email: just after midnight
+        # in Kyiv the UTC date is still yesterday's.
+        today = timezone.now().astimezone(ZoneInfo(items[0].makerspace.timezone)).date()
+        digest = reorder.low_stock_digest_claim(
+            makerspace_id=space_id, day=today, item_count=len(items), acting_user=actor
+        )
+        if digest is None:
             continue  # today's digest of this space went out already
-        recipients = _staff_emails(space_id)
+        recipients = staff_emails_of(space_id)
         if not recipients:
             continue
         context = {"space": items[0].makerspace, "items": items, "day": today}
@@ -82,8 +74,8 @@ def send_low_stock_digests() -> int:
         try:
             send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients)
         except OSError:
-            digest.delete()
+            reorder.low_stock_digest_release(digest=digest, acting_user=actor)
             raise
-        LowStockDigest.objects.filter(pk=digest.pk).update(sent_at=timezone.now())
+        reorder.low_stock_digest_sent(digest=digest, acting_user=actor)
         sent += 1
     return sent

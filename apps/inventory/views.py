@@ -20,7 +20,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Count, F, Q
+from django.db.models import Count, Q
 from django.forms import Form
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -41,7 +41,12 @@ from apps.inventory.forms import (
     PurchaseOrderForm,
     RestockForm,
 )
-from apps.inventory.models import InventoryItem, PurchaseOrder, PurchaseOrderStatus
+from apps.inventory.models import (
+    InventoryItem,
+    PurchaseOrder,
+    PurchaseOrderStatus,
+    low_stock_q,
+)
 from apps.inventory.templatetags.inventory_tags import quantity_text
 from apps.makerspaces.models import Makerspace
 from apps.makerspaces.selectors import active_makerspace
@@ -157,10 +162,7 @@ def index_page(request: HttpRequest) -> HttpResponse:
     spaces = spaces.annotate(
         low_count=Count(
             "inventory_items",
-            filter=Q(
-                inventory_items__is_active=True,
-                inventory_items__current_stock__lte=F("inventory_items__min_stock_level"),
-            ),
+            filter=Q(inventory_items__is_active=True) & low_stock_q("inventory_items__"),
         )
     ).order_by("name")
     return render(request, "inventory/index.html", {"spaces": spaces})

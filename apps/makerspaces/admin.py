@@ -14,18 +14,15 @@ from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 from django.utils.safestring import SafeString
-from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from apps.accounts.models import User
 from apps.core.models import AuditLogEntry
 from apps.makerspaces import services
-from apps.makerspaces.admin_scoping import (
-    MakerspaceListFilter,
-    MakerspaceScopedAdmin,
-    MakerspaceScopedInline,
-    acting_user,
-    staff_may,
-)
+from apps.makerspaces.admin_inlines import MakerspaceScopedInline
+from apps.makerspaces.admin_scoped import MakerspaceListFilter, MakerspaceScopedAdmin
+from apps.makerspaces.admin_services import ServiceAction, ServiceAdapter
+from apps.makerspaces.admin_site import admin_may
 from apps.makerspaces.models import (
     Closure,
     Invitation,
@@ -34,16 +31,12 @@ from apps.makerspaces.models import (
     MembershipStatus,
     MemberSkill,
     Skill,
+    current_grant_condition,
 )
+from apps.makerspaces.selectors import audit_log_of_space
 
 AUDIT_HISTORY_LENGTH = 10
 SKILL_CHANGEABLE_FIELDS = ("name", "description", "validity_days", "renews_on_use")
-
-
-def _current_grants(prefix: str = "") -> Q:
-    return Q(**{f"{prefix}expires_at__isnull": True}) | Q(
-        **{f"{prefix}expires_at__gt": timezone.now()}
-    )
 
 
 # --- forms ---------------------------------------------------------------------------------
@@ -90,93 +83,140 @@ class MemberSkillForm(forms.ModelForm):
         return cleaned
 
 
+# --- writes: one adapter per model, shared by its admin and its inline ---------------------
+
+
+def _update_makerspace(makerspace: Makerspace, changes: dict[str, Any], user: User) -> Makerspace:
+    fields = {name: changes[name] for name in changes if name in services.MAKERSPACE_FIELDS}
+    if fields:
+        services.makerspace_update(makerspace=makerspace, acting_user=user, changes=fields)
+    if "verified" in changes:
+        services.makerspace_set_verified(
+            makerspace=makerspace, acting_user=user, verified=changes["verified"]
+        )
+    if changes.get("is_active") is True:
+        services.makerspace_reactivate(makerspace=makerspace, acting_user=user)
+    elif changes.get("is_active") is False:
+        services.makerspace_deactivate(makerspace=makerspace, acting_user=user)
+    return Makerspace.objects.get(pk=makerspace.pk)
+
+
+MAKERSPACE_ADAPTER = ServiceAdapter[Makerspace](
+    permissions={"view": "makerspace.view", "change": "makerspace.update"},
+    create=lambda data, user: services.makerspace_create(
+        acting_user=user,
+        verified=bool(data.get("verified")),
+        is_active=data.get("is_active") is not False,
+        **{name: data[name] for name in services.MAKERSPACE_FIELDS if name in data},
+    ),
+    update=_update_makerspace,
+    update_fields=(*services.MAKERSPACE_FIELDS, "verified", "is_active"),
+)
+# Members join or are invited; the admin changes roles and removes members.
+MEMBERSHIP_ADAPTER = ServiceAdapter[Membership](
+    permissions={"view": "members.view", "change": "members.manage", "delete": "members.manage"},
+    update=lambda membership, changes, user: services.membership_change_role(
+        membership=membership, role=changes["role"], acting_user=user
+    ),
+    delete=lambda membership, user: services.membership_remove(
+        membership=membership, acting_user=user
+    ),
+    update_fields=("role",),
+)
+SKILL_ADAPTER = ServiceAdapter[Skill](
+    permissions={
+        "view": "skills.view",
+        "add": "skills.manage",
+        "change": "skills.manage",
+        "delete": "skills.manage",
+    },
+    create=lambda data, user: services.skill_create(
+        makerspace=data["makerspace"],
+        slug=data["slug"],
+        name=data["name"],
+        description=data.get("description", ""),
+        validity_days=data.get("validity_days"),
+        renews_on_use=data.get("renews_on_use", False),
+        acting_user=user,
+    ),
+    update=lambda skill, changes, user: services.skill_update(
+        skill=skill, acting_user=user, changes=changes
+    ),
+    delete=lambda skill, user: services.skill_delete(skill=skill, acting_user=user),
+    update_fields=SKILL_CHANGEABLE_FIELDS,
+)
+MEMBER_SKILL_ADAPTER = ServiceAdapter[MemberSkill](
+    permissions={
+        "view": "skills.view",
+        "add": "skills.grant",
+        "change": "skills.grant",
+        "delete": "skills.grant",
+    },
+    create=lambda data, user: services.skill_grant(
+        membership=data["membership"],
+        skill=data["skill"],
+        expires_at=data.get("expires_at"),
+        acting_user=user,
+    ),
+    # Renewing is granting again; without a date the skill's own validity applies.
+    update=lambda grant, changes, user: services.skill_grant(
+        membership=grant.membership,
+        skill=grant.skill,
+        expires_at=changes["expires_at"],
+        acting_user=user,
+    ),
+    delete=lambda grant, user: services.skill_revoke(
+        membership=grant.membership, skill=grant.skill, acting_user=user
+    ),
+    update_fields=("expires_at",),
+)
+CLOSURE_ADAPTER = ServiceAdapter[Closure](
+    permissions={"view": "makerspace.view", "add": "closures.manage", "delete": "closures.manage"},
+    create=lambda data, user: services.closure_add(
+        makerspace=data["makerspace"],
+        day=data["date"],
+        reason=data.get("reason", ""),
+        acting_user=user,
+    ),
+    delete=lambda closure, user: services.closure_remove(closure=closure, acting_user=user),
+)
+# Invitations are sent and revoked (an action), never edited.
+INVITATION_ADAPTER = ServiceAdapter[Invitation](
+    permissions={"view": "members.view", "add": "members.invite"},
+    create=lambda data, user: services.invitation_create(
+        makerspace=data["makerspace"], email=data["email"], role=data["role"], acting_user=user
+    ),
+)
+
+
 # --- inlines -------------------------------------------------------------------------------
 
 
 class MembershipInline(MakerspaceScopedInline):
     model = Membership
     parent_makerspace_field = "id"
-    admin_permissions = {
-        "view": "members.view",
-        "change": "members.manage",
-        "delete": "members.manage",
-    }
+    adapter = MEMBERSHIP_ADAPTER
+    select_related = ("user",)
     fields = ("user", "role", "status", "joined_at")
     readonly_fields = ("user", "status", "joined_at")
     ordering = ("user__email",)
     show_change_link = True
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Membership]:
-        return super().get_queryset(request).select_related("user")
-
-    def update_via_service(
-        self, request: HttpRequest, *, obj: Any, form: forms.ModelForm
-    ) -> Membership | None:
-        if "role" not in form.changed_data:
-            return None
-        return services.membership_change_role(
-            membership=obj, role=form.cleaned_data["role"], acting_user=acting_user(request)
-        )
-
-    def delete_via_service(self, request: HttpRequest, *, obj: Any) -> None:
-        services.membership_remove(membership=obj, acting_user=acting_user(request))
 
 
 class SkillInline(MakerspaceScopedInline):
     model = Skill
     form = SkillForm
     parent_makerspace_field = "id"
-    admin_permissions = {
-        "view": "skills.view",
-        "add": "skills.manage",
-        "change": "skills.manage",
-        "delete": "skills.manage",
-    }
+    adapter = SKILL_ADAPTER
     fields = ("name", "slug", "validity_days")
     show_change_link = True
-
-    def create_via_service(
-        self, request: HttpRequest, *, parent: Any, form: forms.ModelForm
-    ) -> Skill:
-        return services.skill_create(
-            makerspace=parent,
-            slug=form.cleaned_data["slug"],
-            name=form.cleaned_data["name"],
-            validity_days=form.cleaned_data.get("validity_days"),
-            acting_user=acting_user(request),
-        )
-
-    def update_via_service(
-        self, request: HttpRequest, *, obj: Any, form: forms.ModelForm
-    ) -> Skill | None:
-        return _update_skill(request, obj, form)
-
-    def delete_via_service(self, request: HttpRequest, *, obj: Any) -> None:
-        services.skill_delete(skill=obj, acting_user=acting_user(request))
 
 
 class ClosureInline(MakerspaceScopedInline):
     model = Closure
     parent_makerspace_field = "id"
-    admin_permissions = {
-        "view": "makerspace.view",
-        "add": "closures.manage",
-        "delete": "closures.manage",
-    }
+    adapter = CLOSURE_ADAPTER
     fields = ("date", "reason")
-
-    def create_via_service(
-        self, request: HttpRequest, *, parent: Any, form: forms.ModelForm
-    ) -> Closure:
-        return services.closure_add(
-            makerspace=parent,
-            day=form.cleaned_data["date"],
-            reason=form.cleaned_data.get("reason", ""),
-            acting_user=acting_user(request),
-        )
-
-    def delete_via_service(self, request: HttpRequest, *, obj: Any) -> None:
-        services.closure_remove(closure=obj, acting_user=acting_user(request))
 
 
 class MemberSkillInline(MakerspaceScopedInline):
@@ -184,32 +224,16 @@ class MemberSkillInline(MakerspaceScopedInline):
 
     model = MemberSkill
     form = MemberSkillForm
-    admin_permissions = {
-        "view": "skills.view",
-        "add": "skills.grant",
-        "change": "skills.grant",
-        "delete": "skills.grant",
-    }
+    adapter = MEMBER_SKILL_ADAPTER
+    select_related = ("membership__user", "membership__makerspace", "granted_by")
     fields = ("membership", "expires_at", "is_current", "granted_at", "granted_by")
     readonly_fields = ("is_current", "granted_at", "granted_by")
     autocomplete_fields = ("membership",)
-    parent_skill: Skill | None = None
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[MemberSkill]:
-        return (
-            super()
-            .get_queryset(request)
-            .select_related("membership__user", "membership__makerspace", "granted_by")
-        )
-
-    def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
-        self.parent_skill = obj
-        return super().get_formset(request, obj, **kwargs)
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         if db_field.name == "membership":
             memberships = Membership.objects.select_related("user", "makerspace")
-            parent = self.parent_skill
+            parent = self.parent
             kwargs["queryset"] = (
                 memberships.filter(makerspace_id=parent.makerspace_id)
                 if parent is not None
@@ -221,51 +245,6 @@ class MemberSkillInline(MakerspaceScopedInline):
     def is_current(self, obj: MemberSkill) -> bool | None:
         return None if obj._state.adding else obj.is_current
 
-    def create_via_service(
-        self, request: HttpRequest, *, parent: Any, form: forms.ModelForm
-    ) -> MemberSkill:
-        return services.skill_grant(
-            membership=form.cleaned_data["membership"],
-            skill=parent,
-            expires_at=form.cleaned_data.get("expires_at"),
-            acting_user=acting_user(request),
-        )
-
-    def update_via_service(
-        self, request: HttpRequest, *, obj: Any, form: forms.ModelForm
-    ) -> MemberSkill | None:
-        return _renew_grant(request, obj, form)
-
-    def delete_via_service(self, request: HttpRequest, *, obj: Any) -> None:
-        services.skill_revoke(
-            membership=obj.membership, skill=obj.skill, acting_user=acting_user(request)
-        )
-
-
-def _update_skill(request: HttpRequest, skill: Skill, form: forms.ModelForm) -> Skill | None:
-    changes = {
-        field: form.cleaned_data[field]
-        for field in form.changed_data
-        if field in SKILL_CHANGEABLE_FIELDS
-    }
-    if not changes:
-        return None
-    return services.skill_update(skill=skill, acting_user=acting_user(request), changes=changes)
-
-
-def _renew_grant(
-    request: HttpRequest, grant: MemberSkill, form: forms.ModelForm
-) -> MemberSkill | None:
-    if "expires_at" not in form.changed_data:
-        return None
-    # Renewing is granting again; without a date the skill's own validity applies.
-    return services.skill_grant(
-        membership=grant.membership,
-        skill=grant.skill,
-        expires_at=form.cleaned_data.get("expires_at"),
-        acting_user=acting_user(request),
-    )
-
 
 # --- makerspaces ---------------------------------------------------------------------------
 
@@ -273,7 +252,7 @@ def _renew_grant(
 @admin.register(Makerspace)
 class MakerspaceAdmin(MakerspaceScopedAdmin):
     makerspace_field = "id"
-    admin_permissions = {"view": "makerspace.view", "change": "makerspace.update"}
+    adapter = MAKERSPACE_ADAPTER
     list_display = ("name", "slug", "location", "verified", "is_active", "member_count")
     list_filter = ("verified", "is_active", "join_policy")
     search_fields = ("name", "slug", "location", "address")
@@ -322,7 +301,7 @@ class MakerspaceAdmin(MakerspaceScopedAdmin):
         hidden = set()
         if obj is None:
             hidden = {"audit_history", "created_at", "updated_at"}
-        elif not staff_may(request.user, obj.pk, "audit.view"):
+        elif not admin_may(request.user, obj.pk, "audit.view"):
             hidden = {"audit_history"}
         fieldsets = []
         for name, options in super().get_fieldsets(request, obj):
@@ -339,11 +318,7 @@ class MakerspaceAdmin(MakerspaceScopedAdmin):
     def audit_history(self, obj: Makerspace) -> SafeString | str:
         if obj.pk is None:
             return "-"
-        entries = (
-            AuditLogEntry.objects.filter(makerspace_id=obj.pk)
-            .select_related("actor", "content_type")
-            .order_by("-created_at", "-id")[:AUDIT_HISTORY_LENGTH]
-        )
+        entries = audit_log_of_space(obj.pk)[:AUDIT_HISTORY_LENGTH]
         rows = format_html_join(
             "",
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
@@ -373,93 +348,28 @@ class MakerspaceAdmin(MakerspaceScopedAdmin):
             _("The whole audit log of this makerspace"),
         )
 
-    def create_via_service(
-        self, request: HttpRequest, obj: Any, form: forms.ModelForm
-    ) -> Makerspace:
-        user = acting_user(request)
-        data = form.cleaned_data
-        fields = {
-            name: data[name]
-            for name in services.MAKERSPACE_FIELDS
-            if name in data and name != "name"
-        }
-        makerspace = services.makerspace_create(creator=user, name=data["name"], **fields)
-        if data.get("verified"):
-            makerspace = services.makerspace_set_verified(
-                makerspace=makerspace, acting_user=user, verified=True
-            )
-        if data.get("is_active") is False:
-            makerspace = services.makerspace_deactivate(makerspace=makerspace, acting_user=user)
-        return makerspace
-
-    def update_via_service(
-        self, request: HttpRequest, obj: Any, form: forms.ModelForm
-    ) -> Makerspace:
-        user = acting_user(request)
-        data = form.cleaned_data
-        changes = {
-            name: data[name] for name in form.changed_data if name in services.MAKERSPACE_FIELDS
-        }
-        if changes:
-            services.makerspace_update(makerspace=obj, acting_user=user, changes=changes)
-        if "verified" in form.changed_data:
-            services.makerspace_set_verified(
-                makerspace=obj, acting_user=user, verified=data["verified"]
-            )
-        if "is_active" in form.changed_data:
-            if data["is_active"]:
-                services.makerspace_reactivate(makerspace=obj, acting_user=user)
-            else:
-                services.makerspace_deactivate(makerspace=obj, acting_user=user)
-        return Makerspace.objects.get(pk=obj.pk)
-
-    def has_verify_permission(self, request: HttpRequest) -> bool:
-        return bool(request.user.is_superuser)
-
-    def has_deactivate_permission(self, request: HttpRequest) -> bool:
-        return self.holds_anywhere(request, "makerspace.delete")
-
-    def has_reactivate_permission(self, request: HttpRequest) -> bool:
-        return bool(request.user.is_superuser)
-
-    @admin.action(description=_("Verify the selected makerspaces"), permissions=["verify"])
-    def verify(self, request: HttpRequest, queryset: QuerySet[Makerspace]) -> None:
-        user = acting_user(request)
-        self.apply_to_each(
-            request,
-            queryset,
-            permission="makerspace.update",
-            service=lambda space: services.makerspace_set_verified(
-                makerspace=space, acting_user=user, verified=True
-            ),
-            done_message=gettext("Verified"),
-        )
-
-    @admin.action(description=_("Deactivate the selected makerspaces"), permissions=["deactivate"])
-    def deactivate(self, request: HttpRequest, queryset: QuerySet[Makerspace]) -> None:
-        user = acting_user(request)
-        self.apply_to_each(
-            request,
-            queryset,
-            permission="makerspace.delete",
-            service=lambda space: services.makerspace_deactivate(
-                makerspace=space, acting_user=user
-            ),
-            done_message=gettext("Deactivated"),
-        )
-
-    @admin.action(description=_("Reactivate the selected makerspaces"), permissions=["reactivate"])
-    def reactivate(self, request: HttpRequest, queryset: QuerySet[Makerspace]) -> None:
-        user = acting_user(request)
-        self.apply_to_each(
-            request,
-            queryset,
-            permission="makerspace.update",
-            service=lambda space: services.makerspace_reactivate(
-                makerspace=space, acting_user=user
-            ),
-            done_message=gettext("Reactivated"),
-        )
+    verify = ServiceAction(
+        description=_("Verify the selected makerspaces"),
+        permission="makerspace.update",
+        super_admins_only=True,
+        run=lambda space, user: services.makerspace_set_verified(
+            makerspace=space, acting_user=user, verified=True
+        ),
+        done=_("Verified"),
+    )
+    deactivate = ServiceAction(
+        description=_("Deactivate the selected makerspaces"),
+        permission="makerspace.delete",
+        run=lambda space, user: services.makerspace_deactivate(makerspace=space, acting_user=user),
+        done=_("Deactivated"),
+    )
+    reactivate = ServiceAction(
+        description=_("Reactivate the selected makerspaces"),
+        permission="makerspace.update",
+        super_admins_only=True,
+        run=lambda space, user: services.makerspace_reactivate(makerspace=space, acting_user=user),
+        done=_("Reactivated"),
+    )
 
 
 # --- memberships ---------------------------------------------------------------------------
@@ -470,11 +380,7 @@ class MembershipAdmin(MakerspaceScopedAdmin):
     """Members join or are invited (see invitations); here staff change roles, approve
     requests and remove members, all through the membership services."""
 
-    admin_permissions = {
-        "view": "members.view",
-        "change": "members.manage",
-        "delete": "members.manage",
-    }
+    adapter = MEMBERSHIP_ADAPTER
     list_display = ("user_email", "user_name", "makerspace", "role", "status", "joined_at")
     list_filter = (MakerspaceListFilter, "role", "status")
     search_fields = ("user__email", "user__name")
@@ -492,33 +398,14 @@ class MembershipAdmin(MakerspaceScopedAdmin):
     def user_name(self, obj: Membership) -> str:
         return obj.user.name
 
-    def update_via_service(
-        self, request: HttpRequest, obj: Any, form: forms.ModelForm
-    ) -> Membership | None:
-        if "role" not in form.changed_data:
-            return None
-        return services.membership_change_role(
-            membership=obj, role=form.cleaned_data["role"], acting_user=acting_user(request)
-        )
-
-    def delete_via_service(self, request: HttpRequest, obj: Any) -> None:
-        services.membership_remove(membership=obj, acting_user=acting_user(request))
-
-    def has_approve_permission(self, request: HttpRequest) -> bool:
-        return self.holds_anywhere(request, "members.approve")
-
-    @admin.action(description=_("Approve the selected pending requests"), permissions=["approve"])
-    def approve_pending(self, request: HttpRequest, queryset: QuerySet[Membership]) -> None:
-        user = acting_user(request)
-        self.apply_to_each(
-            request,
-            queryset,
-            permission="members.approve",
-            service=lambda membership: services.membership_approve(
-                membership=membership, acting_user=user
-            ),
-            done_message=gettext("Approved"),
-        )
+    approve_pending = ServiceAction(
+        description=_("Approve the selected pending requests"),
+        permission="members.approve",
+        run=lambda membership, user: services.membership_approve(
+            membership=membership, acting_user=user
+        ),
+        done=_("Approved"),
+    )
 
 
 # --- invitations ---------------------------------------------------------------------------
@@ -526,9 +413,7 @@ class MembershipAdmin(MakerspaceScopedAdmin):
 
 @admin.register(Invitation)
 class InvitationAdmin(MakerspaceScopedAdmin):
-    """Invitations are sent and revoked, never edited."""
-
-    admin_permissions = {"view": "members.view", "add": "members.invite"}
+    adapter = INVITATION_ADAPTER
     list_display = (
         "email",
         "makerspace",
@@ -554,31 +439,14 @@ class InvitationAdmin(MakerspaceScopedAdmin):
     def is_expired(self, obj: Invitation) -> bool:
         return obj.is_expired
 
-    def create_via_service(
-        self, request: HttpRequest, obj: Any, form: forms.ModelForm
-    ) -> Invitation:
-        return services.invitation_create(
-            makerspace=form.cleaned_data["makerspace"],
-            email=form.cleaned_data["email"],
-            role=form.cleaned_data["role"],
-            acting_user=acting_user(request),
-        )
-
-    def has_revoke_permission(self, request: HttpRequest) -> bool:
-        return self.holds_anywhere(request, "members.invite")
-
-    @admin.action(description=_("Revoke the selected invitations"), permissions=["revoke"])
-    def revoke(self, request: HttpRequest, queryset: QuerySet[Invitation]) -> None:
-        user = acting_user(request)
-        self.apply_to_each(
-            request,
-            queryset,
-            permission="members.invite",
-            service=lambda invitation: services.invitation_revoke(
-                invitation=invitation, acting_user=user
-            ),
-            done_message=gettext("Revoked"),
-        )
+    revoke = ServiceAction(
+        description=_("Revoke the selected invitations"),
+        permission="members.invite",
+        run=lambda invitation, user: services.invitation_revoke(
+            invitation=invitation, acting_user=user
+        ),
+        done=_("Revoked"),
+    )
 
 
 # --- skills --------------------------------------------------------------------------------
@@ -587,12 +455,7 @@ class InvitationAdmin(MakerspaceScopedAdmin):
 @admin.register(Skill)
 class SkillAdmin(MakerspaceScopedAdmin):
     form = SkillForm
-    admin_permissions = {
-        "view": "skills.view",
-        "add": "skills.manage",
-        "change": "skills.manage",
-        "delete": "skills.manage",
-    }
+    adapter = SKILL_ADAPTER
     list_display = ("name", "slug", "makerspace", "validity_days", "holder_count")
     list_filter = (MakerspaceListFilter,)
     search_fields = ("name", "slug")
@@ -600,43 +463,18 @@ class SkillAdmin(MakerspaceScopedAdmin):
     ordering = ("makerspace__name", "name")
     fields = ("makerspace", "slug", "name", "description", "validity_days", "renews_on_use")
     inlines = (MemberSkillInline,)
+    readonly_on_change = ("slug",)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Skill]:
         return (
             super()
             .get_queryset(request)
-            .annotate(current_holders=Count("grants", filter=_current_grants("grants__")))
+            .annotate(current_holders=Count("grants", filter=current_grant_condition("grants__")))
         )
-
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
-        readonly = list(super().get_readonly_fields(request, obj))
-        if obj is not None:
-            readonly.append("slug")
-        return readonly
 
     @admin.display(description=_("current holders"), ordering="current_holders")
     def holder_count(self, obj: Any) -> int:
         return int(getattr(obj, "current_holders", 0))
-
-    def create_via_service(self, request: HttpRequest, obj: Any, form: forms.ModelForm) -> Skill:
-        data = form.cleaned_data
-        return services.skill_create(
-            makerspace=data["makerspace"],
-            slug=data["slug"],
-            name=data["name"],
-            description=data.get("description", ""),
-            validity_days=data.get("validity_days"),
-            renews_on_use=data.get("renews_on_use", False),
-            acting_user=acting_user(request),
-        )
-
-    def update_via_service(
-        self, request: HttpRequest, obj: Any, form: forms.ModelForm
-    ) -> Skill | None:
-        return _update_skill(request, obj, form)
-
-    def delete_via_service(self, request: HttpRequest, obj: Any) -> None:
-        services.skill_delete(skill=obj, acting_user=acting_user(request))
 
 
 class GrantValidityFilter(admin.SimpleListFilter):
@@ -648,9 +486,9 @@ class GrantValidityFilter(admin.SimpleListFilter):
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
         if self.value() == "current":
-            return queryset.filter(_current_grants())
+            return queryset.filter(current_grant_condition())
         if self.value() == "expired":
-            return queryset.exclude(_current_grants())
+            return queryset.exclude(current_grant_condition())
         return queryset
 
 
@@ -661,12 +499,7 @@ class MemberSkillAdmin(MakerspaceScopedAdmin):
     form = MemberSkillForm
     makerspace_field = "membership__makerspace"
     scoped_foreign_keys = {"membership": "makerspace", "skill": "makerspace"}
-    admin_permissions = {
-        "view": "skills.view",
-        "add": "skills.grant",
-        "change": "skills.grant",
-        "delete": "skills.grant",
-    }
+    adapter = MEMBER_SKILL_ADAPTER
     list_display = ("member", "skill", "space", "granted_at", "expires_at", "is_current")
     list_filter = (MakerspaceListFilter, GrantValidityFilter)
     search_fields = (
@@ -680,12 +513,7 @@ class MemberSkillAdmin(MakerspaceScopedAdmin):
     autocomplete_fields = ("membership", "skill")
     fields = ("membership", "skill", "expires_at", "granted_at", "granted_by")
     readonly_fields = ("granted_at", "granted_by")
-
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
-        readonly = list(super().get_readonly_fields(request, obj))
-        if obj is not None:
-            readonly.append("skill")
-        return readonly
+    readonly_on_change = ("skill",)
 
     @admin.display(description=_("member"), ordering="membership__user__email")
     def member(self, obj: MemberSkill) -> str:
@@ -699,53 +527,18 @@ class MemberSkillAdmin(MakerspaceScopedAdmin):
     def is_current(self, obj: MemberSkill) -> bool:
         return obj.is_current
 
-    def create_via_service(
-        self, request: HttpRequest, obj: Any, form: forms.ModelForm
-    ) -> MemberSkill:
-        return services.skill_grant(
-            membership=form.cleaned_data["membership"],
-            skill=form.cleaned_data["skill"],
-            expires_at=form.cleaned_data.get("expires_at"),
-            acting_user=acting_user(request),
-        )
-
-    def update_via_service(
-        self, request: HttpRequest, obj: Any, form: forms.ModelForm
-    ) -> MemberSkill | None:
-        return _renew_grant(request, obj, form)
-
-    def delete_via_service(self, request: HttpRequest, obj: Any) -> None:
-        services.skill_revoke(
-            membership=obj.membership, skill=obj.skill, acting_user=acting_user(request)
-        )
-
 
 # --- closures ------------------------------------------------------------------------------
 
 
 @admin.register(Closure)
 class ClosureAdmin(MakerspaceScopedAdmin):
-    admin_permissions = {
-        "view": "makerspace.view",
-        "add": "closures.manage",
-        "delete": "closures.manage",
-    }
+    adapter = CLOSURE_ADAPTER
     list_display = ("date", "makerspace", "reason")
     list_filter = (MakerspaceListFilter,)
     search_fields = ("reason",)
     list_select_related = ("makerspace",)
     fields = ("makerspace", "date", "reason")
-
-    def create_via_service(self, request: HttpRequest, obj: Any, form: forms.ModelForm) -> Closure:
-        return services.closure_add(
-            makerspace=form.cleaned_data["makerspace"],
-            day=form.cleaned_data["date"],
-            reason=form.cleaned_data.get("reason", ""),
-            acting_user=acting_user(request),
-        )
-
-    def delete_via_service(self, request: HttpRequest, obj: Any) -> None:
-        services.closure_remove(closure=obj, acting_user=acting_user(request))
 
 
 # --- the audit log -------------------------------------------------------------------------
@@ -756,7 +549,7 @@ class AuditLogEntryAdmin(MakerspaceScopedAdmin):
     """Read-only: entries are written by services, in the transaction of the change."""
 
     makerspace_field = "makerspace_id"
-    admin_permissions = {"view": "audit.view"}
+    adapter = ServiceAdapter[AuditLogEntry](permissions={"view": "audit.view"})
     list_display = (
         "created_at",
         "makerspace_name",

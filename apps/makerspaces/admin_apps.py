@@ -1,6 +1,6 @@
 """The admin app with MakrX's own site (installed in place of ``django.contrib.admin``).
 
-Kept apart from :mod:`apps.makerspaces.admin_scoping`: this module is imported while
+Kept apart from :mod:`apps.makerspaces.admin_site`: this module is imported while
 the app registry is still loading, so it must not import any model.
 """
 
@@ -8,4 +8,4 @@ from django.contrib.admin.apps import AdminConfig
 
 
 class MakrXAdminConfig(AdminConfig):
-    default_site = "apps.makerspaces.admin_scoping.MakrXAdminSite"
+    default_site = "apps.makerspaces.admin_site.MakrXAdminSite"

@@ -91,7 +91,7 @@ def load(*, stdout: Any, style: Any) -> None:
         verified = spec.pop("verified")
         space = Makerspace.objects.filter(slug=spec["slug"]).first()
         if space is None:
-            space = services.makerspace_create(creator=owner, **spec)
+            space = services.makerspace_create(acting_user=owner, **spec)
         if verified and not space.verified:
             services.makerspace_set_verified(makerspace=space, acting_user=super_admin)
 

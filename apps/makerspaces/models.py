@@ -206,11 +206,20 @@ class Skill(BaseModel):
         return self.name
 
 
+def current_grant_condition(prefix: str = "") -> models.Q:
+    """The one rule of a current skill grant, as a filter: it never expires, or its
+    expiry is still ahead. Expired skills count as not held. ``prefix`` reaches the
+    grant from another model (``"grants__"`` from a skill); ``MemberSkill.is_current``
+    is the same rule for a loaded row."""
+    return models.Q(**{f"{prefix}expires_at__isnull": True}) | models.Q(
+        **{f"{prefix}expires_at__gt": timezone.now()}
+    )
+
+
 class MemberSkillQuerySet(models.QuerySet["MemberSkill"]):
     def current(self) -> "MemberSkillQuerySet":
-        """Grants that count: not expired. Expired skills count as not held."""
-        now = timezone.now()
-        return self.filter(models.Q(expires_at__isnull=True) | models.Q(expires_at__gt=now))
+        """Grants that count (see ``current_grant_condition``)."""
+        return self.filter(current_grant_condition())
 
 
 class MemberSkill(BaseModel):
@@ -235,6 +244,7 @@ class MemberSkill(BaseModel):
 
     @property
     def is_current(self) -> bool:
+        """``current_grant_condition`` for this row, without a query."""
         return self.expires_at is None or self.expires_at > timezone.now()
 
 

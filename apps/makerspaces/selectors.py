@@ -20,6 +20,8 @@ from django.db.models.functions import ACos, Cos, Greatest, Least, Radians, Sin
 from django.utils import timezone
 
 from apps.accounts.models import User
+from apps.core.models import AuditLogEntry
+from apps.core.permissions import STAFF_ROLES, role_in
 from apps.makerspaces.models import (
     Closure,
     Invitation,
@@ -56,8 +58,11 @@ def makerspace_directory(
     verified: bool | None = None,
     near: tuple[float, float] | None = None,
     radius_km: float | None = None,
+    spaces: QuerySet[Makerspace] | None = None,
 ) -> QuerySet[Makerspace]:
-    spaces = Makerspace.objects.filter(is_active=True)
+    """Active spaces matching the directory's criteria; ``spaces`` narrows (or prefetches
+    on) the starting set."""
+    spaces = (Makerspace.objects.all() if spaces is None else spaces).filter(is_active=True)
     if search:
         spaces = spaces.filter(
             Q(name__icontains=search)
@@ -90,6 +95,69 @@ def makerspace_for_member(*, user: User, makerspace_id: Any) -> Makerspace | Non
     return spaces.filter(pk=makerspace_id).first()
 
 
+def makerspace_visible_to(*, user: User | Any, makerspace_id: Any) -> Makerspace | None:
+    """The space as its public page shows it: an active one to anyone, a deactivated one
+    only to its members and super admins (to everyone else it does not exist)."""
+    makerspace = Makerspace.objects.prefetch_related("closures").filter(pk=makerspace_id).first()
+    if makerspace is None or makerspace.is_active:
+        return makerspace
+    if user.is_authenticated and (user.is_superuser or role_in(user, makerspace)):
+        return makerspace
+    return None
+
+
+def is_own_membership(*, user: User, membership_id: Any) -> bool:
+    return Membership.objects.filter(pk=membership_id, user=user).exists()
+
+
+def teaches_in(*, user: User, makerspace_id: Any) -> bool:
+    """Whether ``user`` is an instructor of some skill of the space (they may then
+    grant that skill; ``services.skill_grant`` decides which)."""
+    return SkillInstructor.objects.filter(
+        membership__user=user,
+        membership__makerspace_id=makerspace_id,
+        membership__status=MembershipStatus.ACTIVE,
+    ).exists()
+
+
+def is_skill_instructor(*, user: User | Any, skill: Skill) -> bool:
+    """Whether ``user`` may certify others in ``skill``: an active member the space
+    marked as its instructor who still holds the skill themselves, so a lapsed
+    certificate cannot be passed on."""
+    if not user.is_authenticated:
+        return False
+    return (
+        SkillInstructor.objects.filter(
+            skill=skill,
+            membership__user=user,
+            membership__status=MembershipStatus.ACTIVE,
+        ).exists()
+        and MemberSkill.objects.current()
+        .filter(skill=skill, membership__user=user, membership__status=MembershipStatus.ACTIVE)
+        .exists()
+    )
+
+
+def staff_emails_of(makerspace_id: Any) -> list[str]:
+    """The addresses of a space's active admins and managers, sorted: who gets the
+    space's staff emails (maintenance due, reorder alerts, low-stock digests)."""
+    return sorted(
+        Membership.objects.filter(
+            makerspace_id=makerspace_id, role__in=STAFF_ROLES, status=MembershipStatus.ACTIVE
+        ).values_list("user__email", flat=True)
+    )
+
+
+def audit_log_of_space(makerspace_id: Any) -> QuerySet[AuditLogEntry]:
+    """Who changed what in a space, newest first (the API's audit log and the admin's
+    history of a space read the same entries)."""
+    return (
+        AuditLogEntry.objects.filter(makerspace_id=makerspace_id)
+        .select_related("actor", "content_type")
+        .order_by("-created_at", "-id")
+    )
+
+
 def memberships_of_space(makerspace: Makerspace) -> QuerySet[Membership]:
     return (
         Membership.objects.filter(makerspace=makerspace)
@@ -115,8 +183,6 @@ def memberships_of_user(user: User) -> QuerySet[Membership]:
 
 def pending_invitations_for(user: User) -> QuerySet[Invitation]:
     """Open invitations to the user's address; none until the address is verified."""
-    from django.utils import timezone
-
     if not user.email_verified:
         return Invitation.objects.none()
     return (
@@ -177,6 +243,19 @@ def upcoming_closures(makerspace: Makerspace, *, limit: int = 20) -> QuerySet[Cl
     """Closures from today on, where "today" is the date in the space's own timezone."""
     today = timezone.now().astimezone(ZoneInfo(makerspace.timezone)).date()
     return Closure.objects.filter(makerspace=makerspace, date__gte=today).order_by("date")[:limit]
+
+
+def invitations_sent_by_space(makerspace: Makerspace) -> QuerySet[Invitation]:
+    """Every invitation a space has sent, in any status, newest first."""
+    return (
+        Invitation.objects.filter(makerspace=makerspace)
+        .select_related("makerspace", "invited_by")
+        .order_by("-created_at")
+    )
+
+
+def closures_of_space(makerspace: Makerspace) -> QuerySet[Closure]:
+    return Closure.objects.filter(makerspace=makerspace).order_by("date")
 
 
 def invitations_of_space(makerspace: Makerspace) -> QuerySet[Invitation]:

@@ -1,5 +1,8 @@
 """Writes of makerspaces: tenants, memberships, invitations, skills, closures.
 
+Every write takes ``acting_user`` and checks the role matrix itself before it writes:
+the API, the admin and the pages check too, but only to answer early and to hide what
+a user cannot do. Jobs and commands act as ``apps.accounts.system.system_actor()``.
 Every change staff would ask about is written to the audit log in the same
 transaction.
 """
@@ -14,9 +17,19 @@ from django.utils.text import slugify
 from apps.accounts.models import User
 from apps.core.audit import audit_record, update_audited
 from apps.core.concurrency import lock_at_version
-from apps.core.exceptions import ApplicationError, ConflictError, validation_error
+from apps.core.exceptions import (
+    ApplicationError,
+    ConflictError,
+    permission_denied,
+    validation_error,
+)
 from apps.core.models import AuditLogEntry
-from apps.core.permissions import Role, forget_roles, has_makerspace_permission
+from apps.core.permissions import (
+    Role,
+    forget_roles,
+    has_makerspace_permission,
+    require_makerspace_permission,
+)
 from apps.makerspaces.invitation_tokens import INVITATION_VALID_FOR
 from apps.makerspaces.models import (
     Closure,
@@ -31,6 +44,7 @@ from apps.makerspaces.models import (
     Skill,
     SkillInstructor,
 )
+from apps.makerspaces.selectors import is_skill_instructor
 from apps.makerspaces.tasks import send_invitation_email
 
 Action = AuditLogEntry.Action
@@ -53,8 +67,15 @@ MAKERSPACE_FIELDS = (
 ROLE_RANK = {Role.MEMBER: 0, Role.MANAGER: 1, Role.ADMIN: 2}
 
 
-def _permission_denied(message: str) -> ApplicationError:
-    return ApplicationError("PERMISSION_DENIED", message, status_code=403)
+def _require_signed_in(acting_user: User) -> None:
+    """Joining, creating a space and answering invitations need an account, no role."""
+    if not acting_user.is_authenticated or not acting_user.is_active:
+        raise permission_denied("Sign in first.")
+
+
+def _require_super_admin(acting_user: User, message: str) -> None:
+    if not (acting_user.is_authenticated and acting_user.is_active and acting_user.is_superuser):
+        raise permission_denied(message)
 
 
 # Page routes under /spaces/ that a space's slug must not shadow.
@@ -77,8 +98,23 @@ def _unique_slug(name: str) -> str:
 # --- makerspaces --------------------------------------------------------------------
 
 
-def makerspace_create(*, creator: User, name: str, **fields: Any) -> Makerspace:
-    """Create a space; its creator becomes its first admin."""
+def makerspace_create(
+    *,
+    acting_user: User,
+    name: str,
+    verified: bool = False,
+    is_active: bool = True,
+    **fields: Any,
+) -> Makerspace:
+    """Create a space; the acting user becomes its first admin.
+
+    Any signed-in user may open a space. The admin's add form can also create it
+    verified (a super admin's call) or already deactivated; all of it is one
+    transaction, so a refusal or a clash leaves no half-made space behind.
+    """
+    _require_signed_in(acting_user)
+    if verified:
+        _require_super_admin(acting_user, "Only a super admin verifies makerspaces.")
     unknown = set(fields) - set(MAKERSPACE_FIELDS)
     if unknown:
         raise ValueError(f"Unknown makerspace fields: {sorted(unknown)}")
@@ -91,18 +127,41 @@ def makerspace_create(*, creator: User, name: str, **fields: Any) -> Makerspace:
             makerspace.full_clean()
             makerspace.save()
             Membership.objects.create(
-                user=creator, makerspace=makerspace, role=Role.ADMIN, status=MembershipStatus.ACTIVE
+                user=acting_user,
+                makerspace=makerspace,
+                role=Role.ADMIN,
+                status=MembershipStatus.ACTIVE,
             )
             audit_record(
-                actor=creator,
+                actor=acting_user,
                 instance=makerspace,
                 action=Action.CREATE,
                 makerspace_id=makerspace.pk,
                 changes={"name": name, "slug": slug},
             )
+            if verified:
+                makerspace.verified = True
+                makerspace.save(update_fields=["verified", "updated_at"])
+                audit_record(
+                    actor=acting_user,
+                    instance=makerspace,
+                    action=Action.VERIFY,
+                    makerspace_id=makerspace.pk,
+                    changes={"verified": [False, True]},
+                )
+            if not is_active:
+                makerspace.is_active = False
+                makerspace.save(update_fields=["is_active", "updated_at"])
+                audit_record(
+                    actor=acting_user,
+                    instance=makerspace,
+                    action=Action.DELETE,
+                    makerspace_id=makerspace.pk,
+                    changes={"is_active": [True, False]},
+                )
     except IntegrityError:
         raise validation_error("slug", "A makerspace with this slug already exists.") from None
-    forget_roles(creator)
+    forget_roles(acting_user)
     return makerspace
 
 
@@ -113,6 +172,12 @@ def makerspace_update(
     changes: dict[str, Any],
     expected_etag: str | None = None,
 ) -> Makerspace:
+    require_makerspace_permission(
+        acting_user,
+        makerspace,
+        "makerspace.update",
+        message="Only an admin of this makerspace can change it.",
+    )
     unknown = set(changes) - set(MAKERSPACE_FIELDS)
     if unknown:
         raise ValueError(f"Unknown makerspace fields: {sorted(unknown)}")
@@ -128,6 +193,12 @@ def makerspace_update(
 
 def makerspace_deactivate(*, makerspace: Makerspace, acting_user: User) -> Makerspace:
     """A space is never hard-deleted: its bookings, stock and invoices stay on record."""
+    require_makerspace_permission(
+        acting_user,
+        makerspace,
+        "makerspace.delete",
+        message="Only an admin of this makerspace can deactivate it.",
+    )
     with transaction.atomic():
         makerspace = Makerspace.objects.select_for_update().get(pk=makerspace.pk)
         if makerspace.is_active:
@@ -146,8 +217,7 @@ def makerspace_deactivate(*, makerspace: Makerspace, acting_user: User) -> Maker
 def makerspace_set_verified(
     *, makerspace: Makerspace, acting_user: User, verified: bool = True
 ) -> Makerspace:
-    if not acting_user.is_superuser:
-        raise _permission_denied("Only a super admin verifies makerspaces.")
+    _require_super_admin(acting_user, "Only a super admin verifies makerspaces.")
     with transaction.atomic():
         makerspace = Makerspace.objects.select_for_update().get(pk=makerspace.pk)
         if makerspace.verified != verified:
@@ -166,12 +236,15 @@ def makerspace_set_verified(
 # --- memberships ----------------------------------------------------------------
 
 
-def makerspace_join(*, makerspace: Makerspace, user: User) -> Membership:
-    """Join by the space's policy: open → active member, approval → pending, invite → 403."""
+def makerspace_join(*, makerspace: Makerspace, acting_user: User) -> Membership:
+    """The acting user joins by the space's policy: open → active member, approval →
+    pending, invite → 403. Joining needs an account, no role."""
+    _require_signed_in(acting_user)
+    user = acting_user
     if not makerspace.is_active:
         raise ApplicationError("NOT_FOUND", "No such makerspace.", status_code=404)
     if makerspace.join_policy == JoinPolicy.INVITE:
-        raise _permission_denied("This makerspace takes new members by invitation only.")
+        raise permission_denied("This makerspace takes new members by invitation only.")
     status = (
         MembershipStatus.ACTIVE
         if makerspace.join_policy == JoinPolicy.OPEN
@@ -198,6 +271,12 @@ def makerspace_join(*, makerspace: Makerspace, user: User) -> Membership:
 
 
 def membership_approve(*, membership: Membership, acting_user: User) -> Membership:
+    require_makerspace_permission(
+        acting_user,
+        membership.makerspace_id,
+        "members.approve",
+        message="Only the space's staff approve requests to join.",
+    )
     with transaction.atomic():
         membership = Membership.objects.select_for_update().get(pk=membership.pk)
         if membership.status != MembershipStatus.PENDING:
@@ -238,6 +317,12 @@ def _ensure_not_last_admin(membership: Membership, admins: list[Membership]) -> 
 
 
 def membership_change_role(*, membership: Membership, role: str, acting_user: User) -> Membership:
+    require_makerspace_permission(
+        acting_user,
+        membership.makerspace_id,
+        "members.manage",
+        message="Only an admin of this makerspace changes roles.",
+    )
     if role not in MembershipRole.values:
         raise validation_error("role", f"Choose one of {', '.join(MembershipRole.values)}.")
     with transaction.atomic():
@@ -260,8 +345,17 @@ def membership_change_role(*, membership: Membership, role: str, acting_user: Us
     return membership
 
 
+def may_remove_membership(*, acting_user: User, membership: Membership) -> bool:
+    """Anyone may leave a space; removing someone else takes ``members.manage``."""
+    if acting_user.is_authenticated and membership.user_id == acting_user.pk:
+        return True
+    return has_makerspace_permission(acting_user, membership.makerspace_id, "members.manage")
+
+
 def membership_remove(*, membership: Membership, acting_user: User) -> None:
     """Remove a member (or let one leave); the last admin cannot go."""
+    if not may_remove_membership(acting_user=acting_user, membership=membership):
+        raise permission_denied("Only an admin of this makerspace removes members.")
     with transaction.atomic():
         admins = _lock_admins(membership.makerspace_id)
         membership = Membership.objects.select_for_update().get(pk=membership.pk)
@@ -283,11 +377,17 @@ def membership_remove(*, membership: Membership, acting_user: User) -> None:
 def invitation_create(
     *, makerspace: Makerspace, email: str, role: str, acting_user: User
 ) -> Invitation:
+    require_makerspace_permission(
+        acting_user,
+        makerspace,
+        "members.invite",
+        message="Only the space's staff invite new members.",
+    )
     email = email.strip().lower()
     if not has_makerspace_permission(acting_user, makerspace, "members.manage") and (
         role != Role.MEMBER
     ):
-        raise _permission_denied("Managers invite members; only an admin can invite staff.")
+        raise permission_denied("Managers invite members; only an admin can invite staff.")
     if Membership.objects.filter(makerspace=makerspace, user__email__iexact=email).exists():
         raise ConflictError("ALREADY_MEMBER", f"{email} already belongs to this makerspace.")
     with transaction.atomic():
@@ -329,14 +429,17 @@ def _open_invitation_for(invitation: Invitation, user: User) -> Invitation:
 
 
 def invitation_accept(
-    *, invitation: Invitation, user: User, holds_emailed_link: bool = False
+    *, invitation: Invitation, acting_user: User, holds_emailed_link: bool = False
 ) -> Membership:
-    """Accept an invitation addressed to ``user``'s email.
+    """Accept an invitation addressed to the acting user's email; nobody accepts
+    another's (it reads as missing to them).
 
     From the inbox (API) the address must be verified, or anyone could sign up with
     someone else's address and take their invitation. Opening the emailed link proves
     the inbox is theirs, so that path also verifies the address.
     """
+    _require_signed_in(acting_user)
+    user = acting_user
     if not user.email_verified and not holds_emailed_link:
         raise ApplicationError(
             "EMAIL_NOT_VERIFIED",
@@ -373,9 +476,11 @@ def invitation_accept(
     return membership
 
 
-def invitation_decline(*, invitation: Invitation, user: User) -> Invitation:
+def invitation_decline(*, invitation: Invitation, acting_user: User) -> Invitation:
+    """Decline an invitation addressed to the acting user's email."""
+    _require_signed_in(acting_user)
     with transaction.atomic():
-        invitation = _open_invitation_for(invitation, user)
+        invitation = _open_invitation_for(invitation, acting_user)
         invitation.status = InvitationStatus.DECLINED
         invitation.responded_at = timezone.now()
         invitation.save(update_fields=["status", "responded_at", "updated_at"])
@@ -383,6 +488,12 @@ def invitation_decline(*, invitation: Invitation, user: User) -> Invitation:
 
 
 def invitation_revoke(*, invitation: Invitation, acting_user: User) -> Invitation:
+    require_makerspace_permission(
+        acting_user,
+        invitation.makerspace_id,
+        "members.invite",
+        message="Only the space's staff withdraw invitations.",
+    )
     with transaction.atomic():
         invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
         if invitation.status == InvitationStatus.PENDING:
@@ -412,6 +523,9 @@ def skill_create(
     validity_days: int | None = None,
     renews_on_use: bool = False,
 ) -> Skill:
+    require_makerspace_permission(
+        acting_user, makerspace, "skills.manage", message="Only the space's staff add skills."
+    )
     try:
         with transaction.atomic():
             skill = Skill.objects.create(
@@ -435,6 +549,12 @@ def skill_create(
 
 
 def skill_update(*, skill: Skill, acting_user: User, changes: dict[str, Any]) -> Skill:
+    require_makerspace_permission(
+        acting_user,
+        skill.makerspace_id,
+        "skills.manage",
+        message="Only the space's staff change skills.",
+    )
     with transaction.atomic():
         skill = Skill.objects.select_for_update().get(pk=skill.pk)
         update_audited(skill, changes=changes, actor=acting_user, makerspace_id=skill.makerspace_id)
@@ -442,6 +562,12 @@ def skill_update(*, skill: Skill, acting_user: User, changes: dict[str, Any]) ->
 
 
 def skill_delete(*, skill: Skill, acting_user: User) -> None:
+    require_makerspace_permission(
+        acting_user,
+        skill.makerspace_id,
+        "skills.manage",
+        message="Only the space's staff delete skills.",
+    )
     with transaction.atomic():
         audit_record(
             actor=acting_user,
@@ -465,15 +591,15 @@ def skill_grant(
     Staff with ``skills.grant`` grant any skill; an instructor of ``skill`` grants
     that one skill to other members of the space.
     """
-    if skill.makerspace_id != membership.makerspace_id:
-        raise validation_error("skill", "This skill belongs to another makerspace.")
     if not has_makerspace_permission(acting_user, membership.makerspace_id, "skills.grant"):
         if not is_skill_instructor(user=acting_user, skill=skill):
-            raise _permission_denied(
+            raise permission_denied(
                 f"Only the space's staff or an instructor of {skill.name} can grant it."
             )
         if membership.user_id == acting_user.pk:
-            raise _permission_denied("Instructors cannot certify themselves; ask the staff.")
+            raise permission_denied("Instructors cannot certify themselves; ask the staff.")
+    if skill.makerspace_id != membership.makerspace_id:
+        raise validation_error("skill", "This skill belongs to another makerspace.")
     now = timezone.now()
     if expires_at is None and skill.validity_days:
         expires_at = now + timedelta(days=skill.validity_days)
@@ -506,6 +632,12 @@ def skill_grant(
 
 
 def skill_revoke(*, membership: Membership, skill: Skill, acting_user: User) -> None:
+    require_makerspace_permission(
+        acting_user,
+        membership.makerspace_id,
+        "skills.grant",
+        message="Only the space's staff revoke skills.",
+    )
     with transaction.atomic():
         grant = MemberSkill.objects.filter(membership=membership, skill=skill).first()
         if grant is None:
@@ -526,6 +658,12 @@ def skill_revoke(*, membership: Membership, skill: Skill, acting_user: User) -> 
 
 
 def closure_add(*, makerspace: Makerspace, day: date, reason: str, acting_user: User) -> Closure:
+    require_makerspace_permission(
+        acting_user,
+        makerspace,
+        "closures.manage",
+        message="Only the space's staff mark closures.",
+    )
     try:
         with transaction.atomic():
             closure = Closure.objects.create(makerspace=makerspace, date=day, reason=reason)
@@ -542,6 +680,12 @@ def closure_add(*, makerspace: Makerspace, day: date, reason: str, acting_user: 
 
 
 def closure_remove(*, closure: Closure, acting_user: User) -> None:
+    require_makerspace_permission(
+        acting_user,
+        closure.makerspace_id,
+        "closures.manage",
+        message="Only the space's staff remove closures.",
+    )
     with transaction.atomic():
         audit_record(
             actor=acting_user,
@@ -558,8 +702,7 @@ def closure_remove(*, closure: Closure, acting_user: User) -> None:
 
 def makerspace_reactivate(*, makerspace: Makerspace, acting_user: User) -> Makerspace:
     """Bring a deactivated space back into the directory; a super admin's call."""
-    if not acting_user.is_superuser:
-        raise _permission_denied("Only a super admin reactivates a makerspace.")
+    _require_super_admin(acting_user, "Only a super admin reactivates a makerspace.")
     with transaction.atomic():
         makerspace = Makerspace.objects.select_for_update().get(pk=makerspace.pk)
         if not makerspace.is_active:
@@ -578,24 +721,6 @@ def makerspace_reactivate(*, makerspace: Makerspace, acting_user: User) -> Maker
 # --- instructors and renewal on use ---------------------------------------------------
 
 
-def is_skill_instructor(*, user: User, skill: Skill) -> bool:
-    """Whether ``user`` may certify others in ``skill``: an active member the space
-    marked as its instructor who still holds the skill themselves, so a lapsed
-    certificate cannot be passed on."""
-    if not user.is_authenticated:
-        return False
-    return (
-        SkillInstructor.objects.filter(
-            skill=skill,
-            membership__user=user,
-            membership__status=MembershipStatus.ACTIVE,
-        ).exists()
-        and MemberSkill.objects.current()
-        .filter(skill=skill, membership__user=user, membership__status=MembershipStatus.ACTIVE)
-        .exists()
-    )
-
-
 def skill_instructor_set(
     *, membership: Membership, skill: Skill, is_instructor: bool, acting_user: User
 ) -> SkillInstructor | None:
@@ -603,10 +728,14 @@ def skill_instructor_set(
 
     An instructor must be an active member holding the skill now.
     """
+    require_makerspace_permission(
+        acting_user,
+        skill.makerspace_id,
+        "skills.manage",
+        message="Only the space's staff choose instructors.",
+    )
     if skill.makerspace_id != membership.makerspace_id:
         raise validation_error("membership", "This member belongs to another makerspace.")
-    if not has_makerspace_permission(acting_user, skill.makerspace_id, "skills.manage"):
-        raise _permission_denied("Only the space's staff choose instructors.")
     with transaction.atomic():
         # The membership's lock orders this against a concurrent removal or revoke.
         membership = Membership.objects.select_for_update().get(pk=membership.pk)
@@ -656,11 +785,18 @@ def skills_renew_on_use(
     user: User,
     makerspace: Makerspace,
     skill_ids: list[Any],
-    acting_user: User | None = None,
+    acting_user: User,
 ) -> list[MemberSkill]:
     """Using a machine renews the user's current grants of its skills that renew on use:
     each runs until now + the skill's validity again. A grant that already runs longer
-    (or never expires) is left alone, and an expired one is not revived by use."""
+    (or never expires) is left alone, and an expired one is not revived by use.
+
+    The acting user is whoever ends the session (the member, staff or the system
+    actor), so it takes the right to use the space's machines, not to grant skills.
+    """
+    require_makerspace_permission(
+        acting_user, makerspace, "equipment.book", message="You may not use this makerspace."
+    )
     now = timezone.now()
     renewed = []
     with transaction.atomic():

@@ -2,7 +2,9 @@
 form, the members page staff use, and the emailed invitation link.
 
 Each view parses the request, calls one selector or service, and renders; the rules
-live in services, so these pages, the API and the admin cannot disagree.
+live in services, so these pages, the API and the admin cannot disagree. The checks
+here only hide what a caller may not do and answer early: each service checks the
+role matrix again with its ``acting_user``.
 """
 
 from typing import Any
@@ -156,7 +158,7 @@ def join_page(request: HttpRequest, slug: str) -> HttpResponse:
         # Back to the space's page after signing in: the join itself needs a POST.
         return redirect_to_login(detail_url)
     try:
-        membership = services.makerspace_join(makerspace=makerspace, user=_user(request))
+        membership = services.makerspace_join(makerspace=makerspace, acting_user=_user(request))
     except ApplicationError as exc:
         messages.error(
             request,
@@ -202,7 +204,7 @@ def create_page(request: HttpRequest) -> HttpResponse:
         fields = form.service_fields()
         try:
             makerspace = services.makerspace_create(
-                creator=_user(request), name=fields.pop("name"), **fields
+                acting_user=_user(request), name=fields.pop("name"), **fields
             )
         except ApplicationError as exc:
             form.add_error(None, _error_text(exc))
@@ -231,9 +233,9 @@ def invitation_respond_page(request: HttpRequest, invitation_id: UUID) -> HttpRe
         return redirect("makerspaces:mine")
     try:
         if decision == "decline":
-            services.invitation_decline(invitation=invitation, user=user)
+            services.invitation_decline(invitation=invitation, acting_user=user)
         else:
-            membership = services.invitation_accept(invitation=invitation, user=user)
+            membership = services.invitation_accept(invitation=invitation, acting_user=user)
     except ApplicationError as exc:
         messages.error(request, _error_text(exc))
         return redirect("makerspaces:mine")
@@ -267,11 +269,11 @@ def invitation_page(request: HttpRequest, token: str) -> HttpResponse:
     if request.method == "POST":
         try:
             if request.POST.get("decision") == "decline":
-                services.invitation_decline(invitation=invitation, user=user)
+                services.invitation_decline(invitation=invitation, acting_user=user)
                 messages.info(request, _("You declined the invitation."))
                 return redirect("home")
             membership = services.invitation_accept(
-                invitation=invitation, user=user, holds_emailed_link=True
+                invitation=invitation, acting_user=user, holds_emailed_link=True
             )
         except ApplicationError as exc:
             context["error"] = exc.message

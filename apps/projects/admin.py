@@ -7,18 +7,14 @@ from django import forms
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from apps.accounts.models import User
-from apps.core.exceptions import ApplicationError, validation_error
+from apps.core.exceptions import ApplicationError
 from apps.inventory.models import InventoryItem
-from apps.makerspaces.admin_scoping import (
-    MakerspaceListFilter,
-    MakerspaceScopedAdmin,
-    MakerspaceScopedInline,
-    acting_user,
-)
+from apps.makerspaces.admin_inlines import MakerspaceScopedInline
+from apps.makerspaces.admin_scoped import MakerspaceListFilter, MakerspaceScopedAdmin
+from apps.makerspaces.admin_services import ServiceAction, ServiceAdapter
 from apps.makerspaces.models import Membership, MembershipStatus
 from apps.projects import services
 from apps.projects.models import (
@@ -43,10 +39,6 @@ def _members_of(space_ids: Any) -> QuerySet[User]:
     if space_ids is not None:
         memberships = memberships.filter(makerspace_id__in=space_ids)
     return User.objects.filter(pk__in=memberships.values("user_id")).order_by("email")
-
-
-def _cannot_move(field: str) -> ApplicationError:
-    return validation_error(field, "Remove the row and add a new one instead.")
 
 
 # --- forms ---------------------------------------------------------------------------------
@@ -78,30 +70,79 @@ class ProjectForm(forms.ModelForm):
             raise forms.ValidationError(" ".join(error.details.get("tags", []))) from error
 
 
+# --- writes: one adapter per model, shared by its admin and its inline ---------------------
+
+
+def _update_project(project: Project, changes: dict[str, Any], user: User) -> Project:
+    if "tag_list" in changes:
+        changes["tags"] = changes.pop("tag_list")
+    # The service re-reads the row under a lock, so it diffs against what is stored,
+    # not against this instance the form already changed.
+    return services.project_update(project=project, acting_user=user, changes=changes)
+
+
+PROJECT_ADAPTER = ServiceAdapter[Project](
+    permissions=PROJECT_PERMISSIONS,
+    create=lambda data, user: services.project_create(
+        makerspace=data["makerspace"],
+        owner=data["owner"],
+        name=data["name"],
+        description=data.get("description", ""),
+        status=data["status"],
+        privacy=data["privacy"],
+        tags=data.get("tag_list", []),
+        acting_user=user,
+    ),
+    update=_update_project,
+    delete=lambda project, user: services.project_delete(project=project, acting_user=user),
+    update_fields=("name", "description", "status", "privacy", "tag_list"),
+)
+BOM_LINE_ADAPTER = ServiceAdapter[BomLine](
+    permissions=PROJECT_PERMISSIONS,
+    create=lambda data, user: services.bom_line_add(
+        project=data["project"],
+        item=data["item"],
+        quantity=data["quantity"],
+        note=data.get("note", ""),
+        acting_user=user,
+    ),
+    update=lambda line, changes, user: services.bom_line_update(
+        line=line, acting_user=user, **changes
+    ),
+    delete=lambda line, user: services.bom_line_remove(line=line, acting_user=user),
+    update_fields=("quantity", "note"),
+    fixed_fields=("item",),
+)
+COLLABORATOR_ADAPTER = ServiceAdapter[ProjectCollaborator](
+    permissions=PROJECT_PERMISSIONS,
+    create=lambda data, user: services.collaborator_add(
+        project=data["project"], user=data["user"], role=data["role"], acting_user=user
+    ),
+    update=lambda collaborator, changes, user: services.collaborator_change_role(
+        collaborator=collaborator, role=changes["role"], acting_user=user
+    ),
+    delete=lambda collaborator, user: services.collaborator_remove(
+        collaborator=collaborator, acting_user=user
+    ),
+    update_fields=("role",),
+    fixed_fields=("user",),
+)
+
+
 # --- inlines -------------------------------------------------------------------------------
 
 
-class _ProjectInline(MakerspaceScopedInline):
-    admin_permissions = PROJECT_PERMISSIONS
-    parent_project: Project | None = None
-
-    def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
-        self.parent_project = obj
-        return super().get_formset(request, obj, **kwargs)
-
-
-class BomLineInline(_ProjectInline):
+class BomLineInline(MakerspaceScopedInline):
     model = BomLine
+    adapter = BOM_LINE_ADAPTER
+    select_related = ("item",)
     fields = ("item", "quantity", "note")
     verbose_name = _("bill of materials line")
     verbose_name_plural = _("bill of materials")
 
-    def get_queryset(self, request: HttpRequest) -> QuerySet[BomLine]:
-        return super().get_queryset(request).select_related("item")
-
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         if db_field.name == "item":
-            parent = self.parent_project
+            parent = self.parent
             kwargs["queryset"] = (
                 InventoryItem.objects.filter(makerspace_id=parent.makerspace_id, is_active=True)
                 if parent is not None
@@ -109,91 +150,36 @@ class BomLineInline(_ProjectInline):
             )
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
-    def create_via_service(
-        self, request: HttpRequest, *, parent: Any, form: forms.ModelForm
-    ) -> BomLine:
-        return services.bom_line_add(
-            project=parent,
-            item=form.cleaned_data["item"],
-            quantity=form.cleaned_data["quantity"],
-            note=form.cleaned_data.get("note", ""),
-            acting_user=acting_user(request),
-        )
 
-    def update_via_service(
-        self, request: HttpRequest, *, obj: Any, form: forms.ModelForm
-    ) -> BomLine | None:
-        if "item" in form.changed_data:
-            raise _cannot_move("item")
-        if not form.changed_data:
-            return None
-        return services.bom_line_update(
-            line=obj,
-            quantity=form.cleaned_data["quantity"],
-            note=form.cleaned_data.get("note", ""),
-            acting_user=acting_user(request),
-        )
-
-    def delete_via_service(self, request: HttpRequest, *, obj: Any) -> None:
-        services.bom_line_remove(line=obj, acting_user=acting_user(request))
-
-
-class CollaboratorInline(_ProjectInline):
+class CollaboratorInline(MakerspaceScopedInline):
     model = ProjectCollaborator
+    adapter = COLLABORATOR_ADAPTER
+    select_related = ("user", "added_by")
     fields = ("user", "role", "added_by")
     readonly_fields = ("added_by",)
 
-    def get_queryset(self, request: HttpRequest) -> QuerySet[ProjectCollaborator]:
-        return super().get_queryset(request).select_related("user", "added_by")
-
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         if db_field.name == "user":
-            parent = self.parent_project
+            parent = self.parent
             kwargs["queryset"] = (
                 _members_of([parent.makerspace_id]) if parent is not None else User.objects.none()
             )
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
-    def create_via_service(
-        self, request: HttpRequest, *, parent: Any, form: forms.ModelForm
-    ) -> ProjectCollaborator:
-        return services.collaborator_add(
-            project=parent,
-            user=form.cleaned_data["user"],
-            role=form.cleaned_data["role"],
-            acting_user=acting_user(request),
-        )
 
-    def update_via_service(
-        self, request: HttpRequest, *, obj: Any, form: forms.ModelForm
-    ) -> ProjectCollaborator | None:
-        if "user" in form.changed_data:
-            raise _cannot_move("user")
-        if "role" not in form.changed_data:
-            return None
-        return services.collaborator_change_role(
-            collaborator=obj, role=form.cleaned_data["role"], acting_user=acting_user(request)
-        )
-
-    def delete_via_service(self, request: HttpRequest, *, obj: Any) -> None:
-        services.collaborator_remove(collaborator=obj, acting_user=acting_user(request))
-
-
-class LinkedBookingInline(_ProjectInline):
+class LinkedBookingInline(MakerspaceScopedInline):
     """Bookings made for the project: staff may unlink one, members link them."""
 
     model = ProjectReservation
-    admin_permissions = {"view": "projects.manage", "delete": "projects.manage"}
+    adapter = ServiceAdapter[ProjectReservation](
+        permissions={"view": "projects.manage", "delete": "projects.manage"},
+        delete=lambda link, user: services.project_reservation_unlink(link=link, acting_user=user),
+    )
+    select_related = ("reservation__equipment", "linked_by")
     fields = ("reservation", "linked_by", "created_at")
     readonly_fields = ("reservation", "linked_by", "created_at")
     verbose_name = _("linked booking")
     verbose_name_plural = _("linked bookings")
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[ProjectReservation]:
-        return super().get_queryset(request).select_related("reservation__equipment", "linked_by")
-
-    def delete_via_service(self, request: HttpRequest, *, obj: Any) -> None:
-        services.project_reservation_unlink(link=obj, acting_user=acting_user(request))
 
 
 # --- projects ------------------------------------------------------------------------------
@@ -202,7 +188,7 @@ class LinkedBookingInline(_ProjectInline):
 @admin.register(Project)
 class ProjectAdmin(MakerspaceScopedAdmin):
     form = ProjectForm
-    admin_permissions = PROJECT_PERMISSIONS
+    adapter = PROJECT_ADAPTER
     list_display = ("name", "makerspace", "owner", "status", "privacy", "tag_names", "updated_at")
     list_filter = (MakerspaceListFilter, "status", "privacy")
     search_fields = ("name", "description", "owner__email", "owner__name", "tags__name")
@@ -210,17 +196,12 @@ class ProjectAdmin(MakerspaceScopedAdmin):
     ordering = ("makerspace__name", "-updated_at")
     inlines = (BomLineInline, CollaboratorInline, LinkedBookingInline)
     actions = ("archive",)
+    # Ownership does not move: the owner's bookings and the ledger point at them.
+    readonly_on_change = ("owner",)
     fields = ("makerspace", "owner", "name", "description", "status", "privacy", "tag_list")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Project]:
         return super().get_queryset(request).prefetch_related("tags")
-
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
-        readonly = list(super().get_readonly_fields(request, obj))
-        if obj is not None:
-            # Ownership does not move: the owner's bookings and the ledger point at them.
-            readonly.append("owner")
-        return readonly
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         if db_field.name == "owner":
@@ -231,53 +212,11 @@ class ProjectAdmin(MakerspaceScopedAdmin):
     def tag_names(self, obj: Project) -> str:
         return ", ".join(tag.name for tag in obj.tags.all())
 
-    def create_via_service(self, request: HttpRequest, obj: Any, form: forms.ModelForm) -> Project:
-        data = form.cleaned_data
-        return services.project_create(
-            makerspace=data["makerspace"],
-            owner=data["owner"],
-            name=data["name"],
-            description=data.get("description", ""),
-            status=data["status"],
-            privacy=data["privacy"],
-            tags=data.get("tag_list", []),
-            acting_user=acting_user(request),
-        )
-
-    def update_via_service(
-        self, request: HttpRequest, obj: Any, form: forms.ModelForm
-    ) -> Project | None:
-        data = form.cleaned_data
-        changes = {
-            name: data[name]
-            for name in form.changed_data
-            if name in ("name", "description", "status", "privacy")
-        }
-        if "tag_list" in form.changed_data:
-            changes["tags"] = data["tag_list"]
-        if not changes:
-            return None
-        # The service re-reads the row under a lock, so it diffs against what is stored,
-        # not against this instance the form already changed.
-        return services.project_update(
-            project=obj, acting_user=acting_user(request), changes=changes
-        )
-
-    def delete_via_service(self, request: HttpRequest, obj: Any) -> None:
-        services.project_delete(project=obj, acting_user=acting_user(request))
-
-    def has_archive_permission(self, request: HttpRequest) -> bool:
-        return self.holds_anywhere(request, "projects.manage")
-
-    @admin.action(description=_("Archive the selected projects"), permissions=["archive"])
-    def archive(self, request: HttpRequest, queryset: QuerySet[Project]) -> None:
-        user = acting_user(request)
-        self.apply_to_each(
-            request,
-            queryset,
-            permission="projects.manage",
-            service=lambda project: services.project_update(
-                project=project, acting_user=user, changes={"status": ProjectStatus.ARCHIVED}
-            ),
-            done_message=gettext("Archived"),
-        )
+    archive = ServiceAction(
+        description=_("Archive the selected projects"),
+        permission="projects.manage",
+        run=lambda project, user: services.project_update(
+            project=project, acting_user=user, changes={"status": ProjectStatus.ARCHIVED}
+        ),
+        done=_("Archived"),
+    )

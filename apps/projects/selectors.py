@@ -75,8 +75,8 @@ def projects_visible_to(
     visible = _visible_q(user, makerspace)
     if visible is not None:
         projects = projects.filter(visible)
-    if mine and isinstance(user, User):
-        projects = projects.filter(_owned_or_shared_q(user))
+    if mine:
+        projects = projects_owned_or_shared(projects, user)
     projects = _filtered(projects, status=status, privacy=privacy, tag=tag, search=search)
     return _with_details(projects).order_by("-updated_at", "pk")
 
@@ -95,17 +95,47 @@ def _filtered(
     tag: str = "",
     search: str = "",
 ) -> QuerySet[Project]:
-    if status:
-        projects = projects.filter(status__in=status.split(","))
-    if privacy:
-        projects = projects.filter(privacy=privacy)
-    if tag:
-        projects = projects.filter(
-            Exists(ProjectTag.objects.filter(project=OuterRef("pk"), name=normalize_tag(tag)))
-        )
-    if search:
-        projects = projects.filter(Q(name__icontains=search) | Q(description__icontains=search))
-    return projects
+    projects = projects_in_status(projects, status)
+    projects = projects_of_privacy(projects, privacy)
+    projects = projects_tagged(projects, tag)
+    return projects_matching(projects, search)
+
+
+# The filters of a project list, shared by the selectors above and the API's FilterSets.
+
+
+def projects_in_status(projects: QuerySet[Project], status: str) -> QuerySet[Project]:
+    """``status``: one status or several, comma-separated."""
+    return projects.filter(status__in=status.split(",")) if status else projects
+
+
+def projects_of_privacy(projects: QuerySet[Project], privacy: str) -> QuerySet[Project]:
+    return projects.filter(privacy=privacy) if privacy else projects
+
+
+def projects_tagged(projects: QuerySet[Project], tag: str) -> QuerySet[Project]:
+    if not tag:
+        return projects
+    return projects.filter(
+        Exists(ProjectTag.objects.filter(project=OuterRef("pk"), name=normalize_tag(tag)))
+    )
+
+
+def projects_matching(projects: QuerySet[Project], search: str) -> QuerySet[Project]:
+    if not search:
+        return projects
+    return projects.filter(Q(name__icontains=search) | Q(description__icontains=search))
+
+
+def projects_owned_or_shared(
+    projects: QuerySet[Project], user: User | AnonymousUser | None
+) -> QuerySet[Project]:
+    """Only the projects ``user`` owns or collaborates on."""
+    return projects.filter(_owned_or_shared_q(user)) if isinstance(user, User) else projects
+
+
+def projects_of_space_id(projects: QuerySet[Project], makerspace_id: Any) -> QuerySet[Project]:
+    return projects.filter(makerspace_id=makerspace_id) if makerspace_id else projects
 
 
 def project_visible_to(

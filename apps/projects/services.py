@@ -16,9 +16,14 @@ from django.db import IntegrityError, transaction
 from apps.accounts.models import User
 from apps.core.audit import audit_record, diff, update_audited
 from apps.core.concurrency import lock_at_version
-from apps.core.exceptions import ApplicationError, ConflictError, validation_error
+from apps.core.exceptions import (
+    ApplicationError,
+    ConflictError,
+    permission_denied,
+    validation_error,
+)
 from apps.core.models import AuditLogEntry
-from apps.core.permissions import has_makerspace_permission
+from apps.core.permissions import has_makerspace_permission, require_makerspace_permission
 from apps.equipment.models import Reservation
 from apps.inventory.models import InventoryItem, MovementKind, MovementSource, StockMovement
 from apps.inventory.services import Withdrawal, stock_consume_many
@@ -50,7 +55,7 @@ def _invalid(field: str, message: str) -> ApplicationError:
 
 
 def _denied(message: str) -> ApplicationError:
-    return ApplicationError("PERMISSION_DENIED", message, status_code=403)
+    return permission_denied(message)
 
 
 def _require_edit(project: Project, user: User) -> None:
@@ -127,6 +132,9 @@ def project_create(
     tags: Iterable[str] = (),
 ) -> Project:
     """Start a project in a space; its owner must be an active member there."""
+    require_makerspace_permission(
+        acting_user, makerspace, "projects.create", message="You may not start projects here."
+    )
     if not _is_active_member(owner, makerspace):
         raise _invalid("owner", "The owner must be an active member of this makerspace.")
     if acting_user.pk != owner.pk and not has_makerspace_permission(

@@ -18,7 +18,7 @@ from tests.conftest import bearer_client
 from tests.equipment.conftest import ALWAYS_OPEN, slot
 from tests.factories import EquipmentFactory, MakerspaceFactory, MembershipFactory, SkillFactory
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True), pytest.mark.clock]
 
 NO_OVERLAP = "reservation_no_overlap"
 

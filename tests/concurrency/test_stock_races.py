@@ -13,6 +13,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import OperationalError, transaction
 
+from apps.accounts.system import system_actor
 from apps.core.exceptions import ApplicationError
 from apps.inventory import services
 from apps.inventory.models import InventoryItem, MovementKind, ReorderAlert, StockMovement
@@ -103,11 +104,12 @@ def test_control_without_the_row_lock_deductions_are_lost_and_stock_oversold(spa
 
 def test_the_service_with_the_same_threads_neither_loses_nor_oversells(space) -> None:  # type: ignore[no-untyped-def]
     item = stocked_item(space, stock=5)
+    system = system_actor()
 
     def service_deduct(index: int) -> str:
         try:
             services.stock_deduct(
-                item=item, quantity=Decimal("1"), reason=f"Job {index}", acting_user=None
+                item=item, quantity=Decimal("1"), reason=f"Job {index}", acting_user=system
             )
         except ApplicationError as exc:
             return exc.code
@@ -125,6 +127,7 @@ def test_bills_of_materials_in_opposite_orders_finish_without_deadlock(space) ->
     frame = stocked_item(space, stock=30, name="Frame")
     motor = stocked_item(space, stock=30, name="Motor")
     board = stocked_item(space, stock=10, name="Controller board")
+    system = system_actor()
 
     def build(index: int) -> str:
         parts = [frame, motor, board] if index % 2 else [board, motor, frame]
@@ -132,7 +135,7 @@ def test_bills_of_materials_in_opposite_orders_finish_without_deadlock(space) ->
             services.stock_consume_many(
                 withdrawals=[Withdrawal(item=part, quantity=Decimal("1")) for part in parts],
                 reason=f"Robot kit {index}",
-                acting_user=None,
+                acting_user=system,
             )
         except ApplicationError as exc:
             return exc.code

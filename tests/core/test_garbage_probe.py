@@ -41,6 +41,7 @@ EXTRA_URL_OBJECTS: dict[tuple[Any, str], Any] = {
     (project_views.ProjectViewSet, "pk"): lambda space: space.project.pk,
     (project_views.PublicProjectViewSet, "pk"): lambda space: space.project.pk,
     (equipment_views.EquipmentViewSet, "pk"): lambda space: space.machine.pk,
+    (equipment_views.WaitlistViewSet, "pk"): lambda space: space.waitlist_entry.pk,
 }
 SKIPPED = {
     # A multipart CSV upload, probed by the inventory tests.

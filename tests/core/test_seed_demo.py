@@ -20,7 +20,7 @@ from apps.makerspaces.hours import is_open_between
 from apps.makerspaces.models import Makerspace, Membership, MemberSkill
 from apps.makerspaces.selectors import current_skill_slugs
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.clock]
 
 
 def test_seed_demo_loads_every_app_and_is_safe_to_run_twice() -> None:

@@ -1,7 +1,7 @@
 """The equipment admin, through its real views: machines, bookings, booking rules and
 the waitlist scoped to the spaces a staff member runs, every write through a service."""
 
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -19,7 +19,7 @@ from apps.equipment.models import (
     Reservation,
     WaitlistEntry,
 )
-from apps.makerspaces.admin_scoping import MakerspaceListFilter
+from apps.makerspaces.admin_scoped import MakerspaceListFilter
 from apps.makerspaces.hours import WEEKDAYS
 from apps.makerspaces.models import Makerspace
 from tests import factories
@@ -32,7 +32,7 @@ MembershipFactory: Any = factories.MembershipFactory
 SkillFactory: Any = factories.SkillFactory
 UserFactory: Any = factories.UserFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.clock]
 
 KYIV = ZoneInfo("Europe/Kyiv")
 ALWAYS_OPEN = {day: [["00:00", "24:00"]] for day in WEEKDAYS}
@@ -66,6 +66,9 @@ def booking(
     status: str = "confirmed",
 ) -> Reservation:
     start = start or (timezone.now() + starts_in).replace(second=0, microsecond=0)
+    # Real minutes, not wall-clock ones: a Kyiv time plus 30 minutes across the spring
+    # clock change would land in the skipped hour and end before it starts.
+    start = start.astimezone(UTC)
     end = start + timedelta(minutes=minutes)
     return Reservation.objects.create(
         makerspace_id=equipment.makerspace_id,
@@ -189,6 +192,8 @@ def test_filtering_bookings_by_another_spaces_machine_shows_nothing(
     assert "e=1" in response["Location"]
 
 
+# A Wednesday morning in Kyiv: noon today is still ahead, so today's booking is not past.
+@pytest.mark.time_machine(datetime(2026, 6, 10, 9, tzinfo=KYIV).astimezone(UTC), tick=False)
 def test_bookings_filter_by_machine_status_and_day(
     manager_a: Any, member_a: Any, machine_a: Equipment, space_a: Makerspace
 ) -> None:
@@ -792,7 +797,7 @@ def test_the_booking_list_takes_a_fixed_number_of_queries(
 ) -> None:
     machine = EquipmentFactory.create(makerspace=space_a)
     machine_b = EquipmentFactory.create(makerspace=space_b)
-    first = local_noon(0) - timedelta(hours=11)
+    first = local_noon(0).astimezone(UTC) - timedelta(hours=11)
     for index in range(count):
         start = first + timedelta(minutes=30 * index)
         booking(machine, member_a, start=start, minutes=30)

@@ -12,6 +12,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from apps.accounts.models import User
+from apps.accounts.system import system_actor
 from apps.equipment import tasks
 from apps.equipment.models import (
     Equipment,
@@ -32,7 +33,7 @@ from apps.makerspaces.models import Makerspace, MemberSkill, Skill
 from tests.equipment.conftest import ALWAYS_OPEN, slot
 from tests.factories import EquipmentFactory, MakerspaceFactory, MembershipFactory, UserFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.clock]
 
 
 def client_of(user: User) -> APIClient:
@@ -700,8 +701,8 @@ def test_a_freed_slot_is_offered_to_the_first_in_line_and_held_for_them(
     start, end = slot(days=1)
     taken = booking(laser, member, start, end)
     first, second, passer_by = (trained(space, laser_skill) for _ in range(3))
-    waitlist_join(equipment=laser, user=first, start=start, end=end)
-    waitlist_join(equipment=laser, user=second, start=start, end=end)
+    waitlist_join(equipment=laser, user=first, start=start, end=end, acting_user=first)
+    waitlist_join(equipment=laser, user=second, start=start, end=end, acting_user=second)
 
     # When the booking is cancelled
     with django_capture_on_commit_callbacks(execute=True):
@@ -725,7 +726,7 @@ def test_a_freed_slot_is_offered_to_the_first_in_line_and_held_for_them(
         assert held.json()["error"]["details"]["held"] is True
 
     # And when the first claims it, it is theirs
-    claimed = waitlist_claim(entry=offered, user=first)
+    claimed = waitlist_claim(entry=offered, acting_user=first)
     assert (claimed.user_id, claimed.start_time, claimed.status) == (first.pk, start, "confirmed")
     offered.refresh_from_db()
     assert (offered.status, offered.reservation_id) == ("booked", claimed.pk)
@@ -742,8 +743,8 @@ def test_an_expired_offer_moves_on_to_the_next_in_line(
     start, end = slot(days=1)
     taken = booking(laser, member, start, end)
     first, second = (trained(space, laser_skill) for _ in range(2))
-    waitlist_join(equipment=laser, user=first, start=start, end=end)
-    waitlist_join(equipment=laser, user=second, start=start, end=end)
+    waitlist_join(equipment=laser, user=first, start=start, end=end, acting_user=first)
+    waitlist_join(equipment=laser, user=second, start=start, end=end, acting_user=second)
     with django_capture_on_commit_callbacks(execute=True):
         reservation_cancel(reservation=taken, acting_user=member)
     mail.outbox.clear()
@@ -753,7 +754,7 @@ def test_an_expired_offer_moves_on_to_the_next_in_line(
         offer_expires_at=timezone.now() - timedelta(minutes=1)
     )
     with django_capture_on_commit_callbacks(execute=True):
-        expired = waitlist_expire_offers()
+        expired = waitlist_expire_offers(acting_user=system_actor())
 
     # Then the first offer lapsed, the second member is offered the slot, and the
     # first can no longer claim it
@@ -761,7 +762,7 @@ def test_an_expired_offer_moves_on_to_the_next_in_line(
     assert WaitlistEntry.objects.get(user=first).status == "expired"
     assert WaitlistEntry.objects.get(user=second).status == "offered"
     assert [message.to for message in mail.outbox] == [[second.email]]
-    claimed = waitlist_claim(entry=WaitlistEntry.objects.get(user=second), user=second)
+    claimed = waitlist_claim(entry=WaitlistEntry.objects.get(user=second), acting_user=second)
     assert claimed.user_id == second.pk
 
 
@@ -827,7 +828,9 @@ def test_the_reservation_list_costs_the_same_queries_for_1_or_100_bookings(
     assert len(response.json()["data"]) == count
 
 
-def test_check_out_deducts_the_material_used_linked_to_the_booking(space, laser, member) -> None:  # type: ignore[no-untyped-def]
+def test_check_out_deducts_the_material_used_linked_to_the_booking(  # type: ignore[no-untyped-def]
+    space, laser, member, manager
+) -> None:
     from decimal import Decimal
 
     from django.utils import timezone
@@ -838,7 +841,7 @@ def test_check_out_deducts_the_material_used_linked_to_the_booking(space, laser,
 
     plywood = item_create(
         makerspace=space,
-        acting_user=member,
+        acting_user=manager,
         opening_stock=Decimal("10"),
         name="Plywood 3 mm",
         sku="PLY-3",

@@ -22,7 +22,7 @@ from tests.factories import (
     SkillFactory,
 )
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.clock]
 
 NINE_TO_SIX = {day: [["09:00", "18:00"]] for day in WEEKDAYS}
 PLUS_TWO = dt_timezone(timedelta(hours=2))
@@ -369,13 +369,14 @@ def test_the_same_instants_get_the_same_answer_in_any_offset(
 
 
 def _next_last_sunday(month: int) -> date:
-    """The next last Sunday of ``month`` (the EU's clock-change day) at least a day away."""
+    """The next last Sunday of ``month`` (the EU's clock-change day) whose Saturday is
+    still ahead too, so neither day's morning has passed."""
     today = timezone.now().astimezone(KYIV).date()
     year = today.year
     while True:
         day = date(year, month + 1, 1) - timedelta(days=1)
         day -= timedelta(days=(day.weekday() - 6) % 7)
-        if day > today:
+        if day - timedelta(days=1) > today:
             return day
         year += 1
 

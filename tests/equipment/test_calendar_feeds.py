@@ -17,7 +17,7 @@ from apps.makerspaces.models import MemberSkill
 from tests.equipment.conftest import ALWAYS_OPEN, slot
 from tests.factories import EquipmentFactory, MakerspaceFactory, MembershipFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.clock]
 
 
 def client_for(user: Any) -> APIClient:
@@ -115,9 +115,9 @@ def test_equipment_detail_names_its_feed_url(space, laser, member):
 
 def test_a_members_feed_has_their_bookings_across_spaces_with_their_name(space, laser, member):
     # Given the member's bookings in two spaces, and another member's booking
-    own = book(laser, member, days=1)
     second_space = MakerspaceFactory.create(name="Second Space", business_hours=ALWAYS_OPEN)
     MembershipFactory.create(makerspace=second_space, user=member)
+    own = book(laser, member, days=1)
     printer = EquipmentFactory.create(makerspace=second_space, name="Printer")
     elsewhere = book(printer, member, days=2, hour=15)
     other_membership = MembershipFactory.create(makerspace=space)

@@ -17,7 +17,7 @@ from apps.makerspaces.models import Closure
 from tests.equipment.conftest import KYIV, slot
 from tests.factories import EquipmentFactory, MakerspaceFactory, MembershipFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.clock]
 
 
 def client_for(user: Any) -> APIClient:

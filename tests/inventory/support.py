@@ -9,11 +9,11 @@ from django.db.models import Sum
 from rest_framework.test import APIClient
 
 from apps.accounts.models import User
+from apps.accounts.system import system_actor
 from apps.inventory import services
 from apps.inventory.models import InventoryItem, StockMovement
 from apps.makerspaces.models import Makerspace
 from tests.conftest import bearer_client
-from tests.factories import UserFactory
 
 _numbers = itertools.count(1)
 
@@ -25,12 +25,13 @@ def stocked_item(
     acting_user: User | None = None,
     **fields: Any,
 ) -> InventoryItem:
-    """An item created by the service; a starting stock is its opening movement."""
+    """An item created by the service (by the system actor unless ``acting_user`` is
+    given); a starting stock is its opening movement."""
     number = next(_numbers)
     fields.setdefault("name", f"Material {number:04d}")
     fields.setdefault("sku", f"MAT-{number:05d}")
     if acting_user is None:
-        acting_user = UserFactory.create()
+        acting_user = system_actor()
     return services.item_create(
         makerspace=makerspace,
         acting_user=acting_user,

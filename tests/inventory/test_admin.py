@@ -11,6 +11,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
+from apps.accounts.system import system_actor
 from apps.core.models import AuditLogEntry
 from apps.inventory import services
 from apps.inventory.models import (
@@ -50,7 +51,7 @@ EXPORT = reverse("admin:inventory_inventoryitem_export")
 
 def stocked_item(makerspace: Makerspace, stock: str = "10", **fields: Any) -> InventoryItem:
     """An item whose stock is its opening movement, as the services record it."""
-    owner = UserFactory.create()
+    owner = system_actor()
     fields.setdefault("sku", f"SKU-{InventoryItem.objects.count() + 1:04d}")
     fields.setdefault("name", f"Material {fields['sku']}")
     return services.item_create(
@@ -132,9 +133,7 @@ def test_the_movement_and_order_lists_are_scoped_too(
 ) -> None:
     item_b = InventoryItem.objects.filter(makerspace=space_b).first()
     assert item_b is not None
-    services.purchase_order_create(
-        item=item_b, quantity=Decimal("3"), acting_user=UserFactory.create()
-    )
+    services.purchase_order_create(item=item_b, quantity=Decimal("3"), acting_user=system_actor())
     client = logged_in(manager_a)
 
     movements = client.get(MOVEMENTS)

@@ -16,6 +16,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from apps.accounts.models import User
+from apps.accounts.system import system_actor
 from apps.inventory import services
 from apps.inventory.models import (
     InventoryItem,
@@ -495,7 +496,7 @@ def test_restock_refuses_an_order_of_another_item_or_space(space, manager, staff
         item=other_item, quantity=Decimal("5"), acting_user=manager
     )
     foreign_order = services.purchase_order_create(
-        item=foreign_item, quantity=Decimal("5"), acting_user=manager
+        item=foreign_item, quantity=Decimal("5"), acting_user=system_actor()
     )
 
     wrong_item = staff.post(
@@ -620,6 +621,9 @@ def test_movements_filters(busy_item, staff, query, kinds) -> None:  # type: ign
         pytest.param({"since": "last tuesday"}, "since", id="since not a time"),
         pytest.param({"until": "2026-13-45"}, "until", id="until not a time"),
         pytest.param({"kind": "deduct,theft"}, "kind", id="unknown kind"),
+        pytest.param(
+            {"until": "9999-12-31T23:00:00-05:00"}, "until", id="until past year 9999 in UTC"
+        ),
     ],
 )
 def test_movements_reject_bad_filters(busy_item, staff, query, field) -> None:  # type: ignore[no-untyped-def]
@@ -629,6 +633,19 @@ def test_movements_reject_bad_filters(busy_item, staff, query, field) -> None:  
 
     assert response.status_code == 400
     assert field in error_of(response)["details"]
+
+
+def test_movements_take_any_utc_offset_python_reads(busy_item, staff) -> None:  # type: ignore[no-untyped-def]
+    # The database holds offsets of at most 15:59; the filter hands it UTC.
+    item, _middle = busy_item
+
+    response = staff.get(
+        item_url(item, "movements/"),
+        {"since": "2000-01-01T00:00:00+23:59", "until": "6143-10-10T22:04:06.465-23:41"},
+    )
+
+    assert response.status_code == 200
+    assert len(response.json()["data"]) == 4
 
 
 def test_movement_list_query_count_does_not_grow_with_rows(  # type: ignore[no-untyped-def]

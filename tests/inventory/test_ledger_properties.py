@@ -17,7 +17,7 @@ from apps.accounts.models import User
 from apps.core.exceptions import ApplicationError
 from apps.inventory import services
 from apps.inventory.models import InventoryItem, MovementKind, StockMovement
-from tests.factories import MakerspaceFactory, UserFactory
+from tests.factories import MakerspaceFactory, MembershipFactory
 from tests.inventory.support import stocked_item
 
 pytestmark = pytest.mark.django_db
@@ -38,8 +38,8 @@ def space():  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def keeper():  # type: ignore[no-untyped-def]
-    return UserFactory.create()
+def keeper(space):  # type: ignore[no-untyped-def]
+    return MembershipFactory.create(makerspace=space, role="manager").user
 
 
 def apply(item: InventoryItem, operation: str, quantity: Decimal, keeper: User) -> None:

@@ -180,7 +180,7 @@ def test_the_schema_documents_both_shapes_of_an_item(api_client: Any) -> None:
 
     components = schema.json()["components"]["schemas"]
     shapes = [
-        entry["$ref"].rsplit("/", 1)[1] for entry in components["InventoryItemForCaller"]["oneOf"]
+        entry["$ref"].rsplit("/", 1)[1] for entry in components["InventoryItemForCaller"]["anyOf"]
     ]
     assert shapes == ["InventoryItem", "MemberInventoryItem"]
     member_shape = components["MemberInventoryItem"]

@@ -1,11 +1,14 @@
 """Reorder emails: one per fall of an item to its minimum, to the space's admins and
 managers, and a daily digest sent once per space per day."""
 
+from datetime import UTC, date, datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.core import mail
 
+from apps.accounts.system import system_actor
 from apps.inventory import services
 from apps.inventory.models import InventoryItem, LowStockDigest, ReorderAlert
 from apps.inventory.services import Withdrawal
@@ -14,7 +17,8 @@ from makrx.celery import app as celery_app
 from tests.factories import MakerspaceFactory, MembershipFactory
 from tests.inventory.support import client_for, item_url, stocked_item
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.clock]
+KYIV = ZoneInfo("Europe/Kyiv")
 
 
 @pytest.fixture(autouse=True)
@@ -55,12 +59,12 @@ def filament(space) -> InventoryItem:  # type: ignore[no-untyped-def]
 
 def deduct(item: InventoryItem, quantity: str) -> None:
     services.stock_deduct(
-        item=item, quantity=Decimal(quantity), reason="Print job", acting_user=None
+        item=item, quantity=Decimal(quantity), reason="Print job", acting_user=system_actor()
     )
 
 
 def restock(item: InventoryItem, quantity: str) -> None:
-    services.stock_restock(item=item, quantity=Decimal(quantity), acting_user=None)
+    services.stock_restock(item=item, quantity=Decimal(quantity), acting_user=system_actor())
 
 
 def test_falling_to_the_minimum_emails_the_admins_and_managers_once(  # type: ignore[no-untyped-def]
@@ -105,7 +109,7 @@ def test_further_deductions_below_the_minimum_send_nothing(  # type: ignore[no-u
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         deduct(filament, "100")
         services.stock_adjust(
-            item=filament, new_stock=Decimal("400"), reason="Count", acting_user=None
+            item=filament, new_stock=Decimal("400"), reason="Count", acting_user=system_actor()
         )
         deduct(filament, "400")
 
@@ -154,7 +158,7 @@ def test_a_count_or_a_bill_of_materials_that_crosses_sends_the_email(  # type: i
 
     with django_capture_on_commit_callbacks(execute=True):
         services.stock_adjust(
-            item=filament, new_stock=Decimal("950"), reason="Count", acting_user=None
+            item=filament, new_stock=Decimal("950"), reason="Count", acting_user=system_actor()
         )
         services.stock_consume_many(
             withdrawals=[
@@ -162,7 +166,7 @@ def test_a_count_or_a_bill_of_materials_that_crosses_sends_the_email(  # type: i
                 Withdrawal(item=filament, quantity=Decimal("50")),
             ],
             reason="Project BOM",
-            acting_user=None,
+            acting_user=system_actor(),
         )
 
     assert sorted(email.subject for email in mail.outbox) == [
@@ -229,3 +233,20 @@ def test_the_daily_digest_goes_once_per_space_per_day(space, filament) -> None: 
     assert lviv.subject == "1 item low on stock at Lviv Lab"
     assert "Discontinued" not in lviv.body
     assert LowStockDigest.objects.filter(sent_at__isnull=False).count() == 2
+
+
+def test_the_digest_day_is_the_spaces_own_date(space, filament, time_machine) -> None:  # type: ignore[no-untyped-def]
+    # Given a Kyiv space with a low item, at 23:00 on New Year's Eve in Kyiv
+    deduct(filament, "300")
+    time_machine.move_to(datetime(2026, 12, 31, 23, tzinfo=KYIV).astimezone(UTC), tick=False)
+    on_new_years_eve = send_low_stock_digests.delay().get()
+
+    # When the job runs again half an hour after midnight there (22:30 UTC, still 31 Dec)
+    time_machine.move_to(datetime(2027, 1, 1, 0, 30, tzinfo=KYIV).astimezone(UTC), tick=False)
+    on_new_years_day = send_low_stock_digests.delay().get()
+
+    # Then each Kyiv day got its own digest, dated as Kyiv dates it
+    assert (on_new_years_eve, on_new_years_day) == (1, 1)
+    days = LowStockDigest.objects.filter(makerspace=space).order_by("day")
+    assert [digest.day for digest in days] == [date(2026, 12, 31), date(2027, 1, 1)]
+    assert "on Jan. 1, 2027:" in mail.outbox[-1].body

@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 from aiosmtpd.controller import Controller
 
+from apps.accounts.system import system_actor
 from apps.core.exceptions import ApplicationError
 from apps.inventory import services
 from apps.inventory.models import ReorderAlert
@@ -53,10 +54,12 @@ def test_two_deductions_crossing_together_send_one_email_and_a_rerun_sends_none(
         space, stock=1100, name="PLA white", sku="PLA-W", unit="g", min_stock_level=1000
     )
 
+    system = system_actor()
+
     def print_job(index: int) -> str:
         try:
             services.stock_deduct(
-                item=filament, quantity=Decimal("100"), reason=f"Print {index}", acting_user=None
+                item=filament, quantity=Decimal("100"), reason=f"Print {index}", acting_user=system
             )
         except ApplicationError as exc:
             return exc.code

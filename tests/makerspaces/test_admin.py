@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from apps.core.models import AuditLogEntry
-from apps.makerspaces.admin_scoping import MakerspaceListFilter
+from apps.makerspaces.admin_scoped import MakerspaceListFilter
 from apps.makerspaces.models import Invitation, Makerspace, Membership, MemberSkill, Skill
 from tests import factories
 from tests.admin_support import (
@@ -33,7 +33,7 @@ MemberSkillFactory: Any = factories.MemberSkillFactory
 SkillFactory: Any = factories.SkillFactory
 UserFactory: Any = factories.UserFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.clock]
 
 # The changelists make a fixed number of queries, whatever the number of rows.
 CHANGELIST_QUERY_BOUND = 12
@@ -807,3 +807,94 @@ def test_an_objects_history_page_shows_its_audit_entries(
     assert admin_a.name in own.content.decode()
     assert foreign.status_code in (302, 403, 404)
     assert admin_a.name not in foreign.content.decode()
+
+
+def test_the_admin_shows_a_space_only_to_those_who_run_it(
+    manager_a: Any, space_a: Makerspace, space_b: Makerspace
+) -> None:
+    # Given a manager of Alpha who is a plain member of Bravo, where members may see skills
+    MembershipFactory.create(makerspace=space_b, user=manager_a, role="member")
+    skill_a = SkillFactory.create(makerspace=space_a, name="Alpha skill")
+    skill_b = SkillFactory.create(makerspace=space_b, name="Bravo skill")
+    client = logged_in(manager_a)
+
+    # When they browse the admin
+    skills = client.get(changelist("skill"))
+    spaces = client.get(changelist("makerspace"))
+    bravo_skill = client.get(change_url(skill_b))
+    bravo_space = client.get(change_url(space_b))
+
+    # Then Bravo is nowhere: the admin is for the spaces one runs
+    assert rows(skills) == [skill_a]
+    assert rows(spaces) == [space_a]
+    (space_filter,) = [f for f in skills.context["cl"].filter_specs if f.title == "makerspace"]
+    assert [label for _value, label in space_filter.lookup_choices] == ["Alpha Works"]
+    assert bravo_skill.status_code in (302, 403, 404)
+    assert bravo_space.status_code in (302, 403, 404)
+    assert "Bravo skill" not in bravo_skill.content.decode()
+
+
+def test_the_skill_inline_writes_like_the_skill_page(admin_a: Any, space_a: Makerspace) -> None:
+    # Given the makerspace page with its skills inline
+    client = logged_in(admin_a)
+    data = form_data(client.get(change_url(space_a)))
+    data.update(
+        {
+            "skills-TOTAL_FORMS": "1",
+            "skills-0-name": "Laser basics",
+            "skills-0-slug": "laser-basic",
+            "skills-0-validity_days": "365",
+        }
+    )
+
+    # When a skill is added there, then renamed there
+    added = client.post(change_url(space_a), data)
+    skill = Skill.objects.get(slug="laser-basic")
+    data = form_data(client.get(change_url(space_a)))
+    (prefix,) = [
+        key.removesuffix("-id")
+        for key, value in data.items()
+        if key.startswith("skills-") and key.endswith("-id") and value == str(skill.pk)
+    ]
+    data[f"{prefix}-name"] = "Laser, the basics"
+    renamed = client.post(change_url(space_a), data)
+
+    # Then the skill services wrote both, with the admin as the actor
+    assert (added.status_code, renamed.status_code) == (302, 302)
+    skill.refresh_from_db()
+    assert (skill.makerspace_id, skill.name, skill.validity_days) == (
+        space_a.pk,
+        "Laser, the basics",
+        365,
+    )
+    entries = AuditLogEntry.objects.filter(object_id=str(skill.pk)).order_by("created_at", "id")
+    assert [(entry.action, entry.actor) for entry in entries] == [
+        ("create", admin_a),
+        ("update", admin_a),
+    ]
+    assert entries[1].changes == {"name": ["Laser basics", "Laser, the basics"]}
+
+
+def test_a_super_admin_adds_a_verified_inactive_space_in_one_go(super_admin: Any) -> None:
+    client = logged_in(super_admin)
+    data = form_data(client.get(reverse("admin:makerspaces_makerspace_add")))
+    data.update(
+        {
+            "name": "Charlie Forge",
+            "slug": "charlie-forge",
+            "timezone": "Europe/Kyiv",
+            "currency": "UAH",
+            "verified": "on",
+        }
+    )
+    data.pop("is_active", None)
+
+    response = client.post(reverse("admin:makerspaces_makerspace_add"), data)
+
+    assert response.status_code == 302
+    space = Makerspace.objects.get(slug="charlie-forge")
+    assert (space.name, space.verified, space.is_active) == ("Charlie Forge", True, False)
+    assert Membership.objects.get(makerspace=space).user == super_admin
+    assert set(
+        AuditLogEntry.objects.filter(makerspace_id=space.pk).values_list("action", flat=True)
+    ) == {"create", "verify", "delete"}

@@ -12,7 +12,7 @@ from apps.makerspaces.models import Invitation, Membership, MemberSkill, Skill
 from tests.conftest import bearer_client
 from tests.factories import MakerspaceFactory, MembershipFactory, SkillFactory, UserFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.clock]
 
 
 @pytest.fixture

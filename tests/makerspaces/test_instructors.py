@@ -21,7 +21,7 @@ from tests.factories import (
     SkillFactory,
 )
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.clock]
 
 
 def client_for(user: Any) -> APIClient:
@@ -350,7 +350,10 @@ def test_renewal_never_shortens_revives_or_adds_an_expiry(space, laser, learner)
     # When each uses a machine needing the skill
     renewed = [
         services.skills_renew_on_use(
-            user=grant.membership.user, makerspace=space, skill_ids=[laser.pk]
+            user=grant.membership.user,
+            makerspace=space,
+            skill_ids=[laser.pk],
+            acting_user=grant.membership.user,
         )
         for grant in (long_grant, lapsed, forever)
     ]

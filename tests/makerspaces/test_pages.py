@@ -24,7 +24,7 @@ from apps.makerspaces.models import (
 )
 from tests.factories import MakerspaceFactory, MembershipFactory, SkillFactory, UserFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.clock]
 
 DIRECTORY = reverse("makerspaces:directory")
 KYIV = (Decimal("50.450100"), Decimal("30.523400"))

@@ -10,6 +10,7 @@ import pytest
 from django.utils import timezone
 
 from apps.accounts.models import User
+from apps.accounts.system import system_actor
 from apps.equipment.models import Reservation
 from apps.inventory import services as inventory_services
 from apps.inventory.models import InventoryItem
@@ -38,7 +39,7 @@ def stocked_item(space: Makerspace, sku: str, stock: str, unit: str = "pcs") -> 
     """An item whose stock comes from the ledger's opening movement."""
     return inventory_services.item_create(
         makerspace=space,
-        acting_user=UserFactory.create(),
+        acting_user=system_actor(),
         opening_stock=Decimal(stock),
         name=f"Material {sku}",
         sku=sku,
@@ -53,7 +54,8 @@ def make_project(space: Makerspace, owner: User, **fields: Any) -> Project:
 
 def booking(space: Makerspace, user: User, *, days: int = 1, hour: int = 10) -> Reservation:
     machine = EquipmentFactory.create(makerspace=space)
-    day = timezone.localdate() + dt.timedelta(days=days)
+    # The space's own day: at 00:30 in Kyiv the UTC date is still yesterday.
+    day = timezone.now().astimezone(KYIV).date() + dt.timedelta(days=days)
     start = dt.datetime.combine(day, dt.time(hour), tzinfo=KYIV)
     end = start + dt.timedelta(hours=1)
     return Reservation.objects.create(

@@ -179,3 +179,32 @@ def test_the_change_page_opens_with_its_inlines(alpha: Space) -> None:
         response = logged_in(user).get(change_url(project))
         assert response.status_code == 200
         assert response.context["adminform"].form["tag_list"].value() == "lamp"
+
+
+def test_a_bom_line_changes_its_quantity_but_never_its_item(alpha: Space) -> None:
+    # Given a project with a line of plywood, and acrylic in stock too
+    project = make_project(alpha.makerspace, alpha["owner"], name="Lamp")
+    plywood = stocked_item(alpha.makerspace, "PLY-3MM", "10")
+    acrylic = stocked_item(alpha.makerspace, "ACR-3MM", "10")
+    line = services.bom_line_add(
+        project=project, item=plywood, quantity=Decimal("1"), acting_user=alpha["owner"]
+    )
+    client = logged_in(alpha["manager"])
+    data = form_data(client.get(change_url(project)))
+
+    # When the manager moves the line to acrylic, then changes only its quantity
+    moved = client.post(change_url(project), {**data, "bom_lines-0-item": str(acrylic.pk)})
+    line.refresh_from_db()
+    item_after_move = line.item_id
+    changed = client.post(change_url(project), {**data, "bom_lines-0-quantity": "3"})
+
+    # Then the move is refused with nothing written, and the quantity goes through the service
+    assert moved.status_code == 302
+    assert item_after_move == plywood.pk
+    assert changed.status_code == 302
+    line.refresh_from_db()
+    assert (line.item_id, line.quantity) == (plywood.pk, Decimal("3"))
+    update = AuditLogEntry.objects.get(object_id=str(line.pk), action="update")
+    assert update.actor == alpha["manager"]
+    assert [Decimal(value) for value in update.changes["quantity"]] == [Decimal("1"), Decimal("3")]
+    assert set(update.changes) == {"quantity"}

@@ -22,7 +22,7 @@ from apps.projects.models import (
 )
 from tests.projects.conftest import Space, booking, make_project, stocked_item
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.clock]
 
 
 def client_for(user: User | None) -> APIClient:

@@ -17,7 +17,7 @@ from apps.projects import services
 from apps.projects.models import BomLine, Project, ProjectCollaborator, ProjectReservation
 from tests.projects.conftest import Space, booking, make_project, stocked_item
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.clock]
 
 MINE = reverse("projects:mine")
 

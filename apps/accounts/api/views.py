@@ -11,6 +11,7 @@ from apps.accounts import services
 from apps.accounts.api import serializers as s
 from apps.accounts.authentication import CsrfSessionAuthentication
 from apps.accounts.models import User
+from apps.core.api.actors import acting_user
 from apps.core.api.concurrency import etag_for, if_match
 from apps.core.api.serializers import ErrorSerializer
 from apps.core.api.throttles import ScopedRateThrottle
@@ -21,12 +22,6 @@ ERROR = OpenApiResponse(ErrorSerializer, description="Error envelope")
 
 def _expires_in() -> int:
     return int(jwt_settings.ACCESS_TOKEN_LIFETIME.total_seconds())
-
-
-def _signed_in(request: Request) -> User:
-    user = request.user
-    assert isinstance(user, User)  # IsAuthenticated ran before the handler
-    return user
 
 
 def _token_pair(refresh: RefreshToken) -> dict[str, object]:
@@ -174,7 +169,7 @@ class PasswordChangeView(APIView):
         tags=["users"],
     )
     def post(self, request: Request) -> Response:
-        me = _signed_in(request)
+        me = acting_user(request)
         serializer = s.PasswordChangeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         user = services.user_change_password(
@@ -197,7 +192,7 @@ class MeView(APIView):
         operation_id="users_me", responses={200: s.UserSerializer, 401: ERROR}, tags=["users"]
     )
     def get(self, request: Request) -> Response:
-        user = _signed_in(request)
+        user = acting_user(request)
         return Response(s.UserSerializer(user).data, headers={"ETag": etag_for(user)})
 
     @extend_schema(
@@ -207,7 +202,7 @@ class MeView(APIView):
         tags=["users"],
     )
     def patch(self, request: Request) -> Response:
-        me = _signed_in(request)
+        me = acting_user(request)
         serializer = s.MeUpdateSerializer(me, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         user = services.user_update_profile(
@@ -247,7 +242,7 @@ class EmailVerifyResendView(APIView):
         tags=["users"],
     )
     def post(self, request: Request) -> Response:
-        services.user_request_email_verification(user=_signed_in(request))
+        services.user_request_email_verification(user=acting_user(request))
         return Response(
             {"detail": "If your address is not verified yet, a new link is on its way."},
             status=status.HTTP_202_ACCEPTED,

@@ -10,6 +10,8 @@ router.register(rf"{space}/equipment", views.EquipmentViewSet, basename="makersp
 router.register(
     rf"{space}/reservations", views.ReservationViewSet, basename="makerspace-reservation"
 )
+router.register("users/me/waitlist", views.MyWaitlistViewSet, basename="my-waitlist")
+router.register("waitlist", views.WaitlistViewSet, basename="waitlist")
 
 urlpatterns = [
     path("users/me/calendar", views.MyCalendarView.as_view(), name="users-me-calendar"),

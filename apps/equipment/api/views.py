@@ -1,27 +1,31 @@
 from datetime import timedelta
 from typing import Any
 
+from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import status
+from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
+from rest_framework.viewsets import GenericViewSet
 
-from apps.accounts.models import User
+from apps.core.api.actors import acting_user, in_space_or_400
 from apps.core.api.concurrency import etag_for, if_match
 from apps.core.api.serializers import ErrorSerializer
+from apps.core.exceptions import ConflictError
 from apps.core.permissions import has_makerspace_permission
 from apps.equipment import selectors
 from apps.equipment.api import serializers as s
+from apps.equipment.api.filters import EquipmentFilter, ReservationFilter
 from apps.equipment.feeds import member_feed_url
 from apps.equipment.models import (
     BookingRules,
     Equipment,
     Reservation,
-    ReservationStatus,
+    WaitlistEntry,
 )
 from apps.equipment.rules import RULE_NAMES, rules_for, space_rules
 from apps.equipment.services import calendar as calendar_services
@@ -29,6 +33,7 @@ from apps.equipment.services import equipment as equipment_services
 from apps.equipment.services import maintenance as maintenance_services
 from apps.equipment.services import recurring as recurring_services
 from apps.equipment.services import reservations as reservation_services
+from apps.equipment.services import waitlist as waitlist_services
 from apps.inventory.models import InventoryItem
 from apps.inventory.services import Withdrawal
 from apps.makerspaces.api.permissions import (
@@ -40,15 +45,8 @@ from apps.makerspaces.api.permissions import (
 ERROR = OpenApiResponse(ErrorSerializer, description="Error envelope")
 
 
-def _user(request: Request) -> User:
-    user = request.user
-    assert isinstance(user, User)
-    return user
-
-
 @extend_schema_view(
     list=extend_schema(
-        parameters=[s.EquipmentQuerySerializer],
         responses={200: s.EquipmentSerializer(many=True), 400: ERROR, 404: ERROR},
     ),
     retrieve=extend_schema(responses={200: s.EquipmentSerializer, 404: ERROR}),
@@ -61,7 +59,7 @@ def _user(request: Request) -> User:
     ),
     destroy=extend_schema(responses={204: None, 403: ERROR, 409: ERROR}),
 )
-class EquipmentViewSet(MakerspaceScopedMixin):
+class EquipmentViewSet(mixins.ListModelMixin, MakerspaceScopedMixin):
     """The machines of a makerspace, with live availability and 30-day utilization."""
 
     # PUT/PATCH take If-Match and may answer 412 (declared in the schema).
@@ -69,6 +67,7 @@ class EquipmentViewSet(MakerspaceScopedMixin):
 
     queryset = Equipment.objects.none()  # the schema's model; rows come from get_queryset
     serializer_class = s.EquipmentSerializer
+    filterset_class = EquipmentFilter
     permission_classes = [HasMakerspacePermission]
     lookup_value_regex = UUID_PATTERN
     required_permissions = {
@@ -83,6 +82,8 @@ class EquipmentViewSet(MakerspaceScopedMixin):
         "add_maintenance": "equipment.maintain",
         "rules": "equipment.view",
         "update_rules": "equipment.update",
+        "waitlist": "reservations.manage",
+        "join_waitlist": "equipment.book",
     }
 
     def get_queryset(self) -> Any:
@@ -101,18 +102,8 @@ class EquipmentViewSet(MakerspaceScopedMixin):
         }
         return context
 
-    def list(self, request: Request, makerspace_pk: str) -> Response:
-        query = s.EquipmentQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        machines = selectors.equipment_of_space(
-            self.get_makerspace(),
-            status=query.validated_data.get("status"),
-            equipment_type=query.validated_data.get("type"),
-        )
-        page = self.paginate_queryset(machines)
-        return self.get_paginated_response(self.get_serializer(page, many=True).data)
-
     def retrieve(self, request: Request, makerspace_pk: str, pk: str) -> Response:
+        # Not RetrieveModelMixin's: the answer carries the ETag that PUT/PATCH send back.
         equipment = self.get_object()
         return Response(self.get_serializer(equipment).data, headers={"ETag": etag_for(equipment)})
 
@@ -123,7 +114,7 @@ class EquipmentViewSet(MakerspaceScopedMixin):
         skills = fields.pop("skill_requirements", None)
         equipment = equipment_services.equipment_create(
             makerspace=self.get_makerspace(),
-            acting_user=_user(request),
+            acting_user=acting_user(request),
             skill_slugs=skills,
             **fields,
         )
@@ -140,7 +131,7 @@ class EquipmentViewSet(MakerspaceScopedMixin):
         skills = fields.pop("skill_requirements", None)
         equipment_services.equipment_update(
             equipment=equipment,
-            acting_user=_user(request),
+            acting_user=acting_user(request),
             changes=fields,
             skill_slugs=skills,
             expected_etag=if_match(request),
@@ -152,21 +143,23 @@ class EquipmentViewSet(MakerspaceScopedMixin):
         return self.update(request, makerspace_pk, pk, partial=True)
 
     def destroy(self, request: Request, makerspace_pk: str, pk: str) -> Response:
-        equipment_services.equipment_delete(equipment=self.get_object(), acting_user=_user(request))
+        equipment_services.equipment_delete(
+            equipment=self.get_object(), acting_user=acting_user(request)
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
         parameters=[s.WindowQuerySerializer],
         responses={200: s.EquipmentSerializer(many=True), 400: ERROR},
     )
-    @action(detail=False, methods=["get"])
+    @action(detail=False, methods=["get"], filter_backends=[])
     def available(self, request: Request, makerspace_pk: str) -> Response:
         """Machines the caller may book from `start` to `end`: available, trained, free."""
         query = s.WindowQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         machines = selectors.bookable_equipment(
             makerspace=self.get_makerspace(),
-            user=_user(request),
+            user=acting_user(request),
             start=query.validated_data["start"],
             end=query.validated_data["end"],
         )
@@ -176,7 +169,12 @@ class EquipmentViewSet(MakerspaceScopedMixin):
     # Reading and writing a log or the rules are separate actions (``.mapping``), so
     # each method has its own permission, in the table above and in OPTIONS.
     @extend_schema(responses={200: s.MaintenanceLogSerializer(many=True), 404: ERROR})
-    @action(detail=True, methods=["get"], serializer_class=s.MaintenanceLogSerializer)
+    @action(
+        detail=True,
+        methods=["get"],
+        serializer_class=s.MaintenanceLogSerializer,
+        filter_backends=[],
+    )
     def maintenance(self, request: Request, makerspace_pk: str, pk: str) -> Response:
         """The machine's maintenance log, newest first."""
         equipment = self.get_object()
@@ -195,7 +193,7 @@ class EquipmentViewSet(MakerspaceScopedMixin):
         body = s.MaintenanceLogSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         log = maintenance_services.maintenance_log_add(
-            equipment=equipment, acting_user=_user(request), **body.validated_data
+            equipment=equipment, acting_user=acting_user(request), **body.validated_data
         )
         return Response(s.MaintenanceLogSerializer(log).data, status=status.HTTP_201_CREATED)
 
@@ -220,9 +218,54 @@ class EquipmentViewSet(MakerspaceScopedMixin):
         body = s.EquipmentRulesSerializer(data=request.data, partial=True)
         body.is_valid(raise_exception=True)
         equipment_services.equipment_rules_update(
-            equipment=equipment, acting_user=_user(request), changes=dict(body.validated_data)
+            equipment=equipment, acting_user=acting_user(request), changes=dict(body.validated_data)
         )
         return self._effective_rules(equipment)
+
+    @extend_schema(
+        responses={200: s.WaitlistEntrySerializer(many=True), 403: ERROR, 404: ERROR},
+        description=(
+            "Staff: the machine's waitlist, entries still waiting or offered, first come "
+            "first. Members get 403; they see their own entries at `/users/me/waitlist`."
+        ),
+    )
+    @action(
+        detail=True, methods=["get"], serializer_class=s.WaitlistEntrySerializer, filter_backends=[]
+    )
+    def waitlist(self, request: Request, makerspace_pk: str, pk: str) -> Response:
+        entries = selectors.waitlist_of_equipment(self.get_object())
+        page = self.paginate_queryset(entries)
+        return self.get_paginated_response(s.WaitlistEntrySerializer(page, many=True).data)
+
+    @extend_schema(
+        request=s.WaitlistJoinSerializer,
+        responses={
+            201: s.WaitlistEntrySerializer,
+            400: ERROR,
+            403: ERROR,
+            404: ERROR,
+            409: ERROR,
+        },
+        description=(
+            "Queue for a taken slot. When it frees up the first in line is emailed and the "
+            "slot is held for them until `offer_expires_at`. A free slot is 409 `SLOT_FREE` "
+            "(book it instead); waiting already is 409 `ALREADY_WAITING`."
+        ),
+    )
+    @waitlist.mapping.post
+    def join_waitlist(self, request: Request, makerspace_pk: str, pk: str) -> Response:
+        equipment = self.get_object()
+        body = s.WaitlistJoinSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        user = acting_user(request)
+        entry = waitlist_services.waitlist_join(
+            equipment=equipment,
+            user=user,
+            start=body.validated_data["start_time"],
+            end=body.validated_data["end_time"],
+            acting_user=user,
+        )
+        return Response(s.WaitlistEntrySerializer(entry).data, status=status.HTTP_201_CREATED)
 
 
 class BookingRulesViewSet(MakerspaceScopedMixin):
@@ -249,7 +292,7 @@ class BookingRulesViewSet(MakerspaceScopedMixin):
         body.is_valid(raise_exception=True)
         equipment_services.booking_rules_update(
             makerspace=self.get_makerspace(),
-            acting_user=_user(request),
+            acting_user=acting_user(request),
             changes=dict(body.validated_data),
         )
         return self._current()
@@ -257,7 +300,6 @@ class BookingRulesViewSet(MakerspaceScopedMixin):
 
 @extend_schema_view(
     list=extend_schema(
-        parameters=[s.ReservationQuerySerializer],
         responses={200: s.ReservationSerializer(many=True), 400: ERROR},
         description="The caller's bookings; staff see everyone's (`mine=true` for their own).",
     ),
@@ -271,13 +313,19 @@ class BookingRulesViewSet(MakerspaceScopedMixin):
             404: ERROR,
             409: ERROR,
         },
+        description=(
+            "Book a machine for the caller. A taken slot is 409 `RESERVATION_CONFLICT` whose "
+            "`details.waitlist` says whether the caller can queue for it (`can_join`) and "
+            "where (`url`, the machine's waitlist route)."
+        ),
     ),
 )
-class ReservationViewSet(MakerspaceScopedMixin):
+class ReservationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, MakerspaceScopedMixin):
     """Bookings of the space's machines."""
 
     queryset = Reservation.objects.none()  # the schema's model
     serializer_class = s.ReservationSerializer
+    filterset_class = ReservationFilter
     permission_classes = [HasMakerspacePermission]
     lookup_value_regex = UUID_PATTERN
     required_permissions = {
@@ -302,56 +350,33 @@ class ReservationViewSet(MakerspaceScopedMixin):
     def get_queryset(self) -> Any:
         makerspace = self.get_makerspace()
         # Members see their own bookings only; another member's is a 404 to them.
-        user = None if self._is_staff() else _user(self.request)
+        user = None if self._is_staff() else acting_user(self.request)
         return selectors.reservations_of_space(makerspace, user=user)
-
-    def list(self, request: Request, makerspace_pk: str) -> Response:
-        query = s.ReservationQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        filters = query.validated_data
-        reservations = self.get_queryset()
-        if filters.get("mine"):
-            reservations = reservations.filter(user=_user(request))
-        if filters.get("status"):
-            wanted = filters["status"].split(",")
-            unknown = set(wanted) - set(ReservationStatus.values)
-            if unknown:
-                raise ValidationError(
-                    {"status": [f"Unknown status: {', '.join(sorted(unknown))}."]}
-                )
-            reservations = reservations.filter(status__in=wanted)
-        if filters.get("equipment"):
-            reservations = reservations.filter(equipment_id=filters["equipment"])
-        if filters.get("start"):
-            reservations = reservations.filter(end_time__gt=filters["start"])
-        if filters.get("end"):
-            reservations = reservations.filter(start_time__lt=filters["end"])
-        page = self.paginate_queryset(reservations)
-        return self.get_paginated_response(self.get_serializer(page, many=True).data)
-
-    def retrieve(self, request: Request, makerspace_pk: str, pk: str) -> Response:
-        return Response(self.get_serializer(self.get_object()).data)
 
     def create(self, request: Request, makerspace_pk: str) -> Response:
         body = s.ReservationCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        equipment = (
-            Equipment.objects.filter(
-                makerspace=self.get_makerspace(), pk=body.validated_data["equipment"]
+        equipment = self._machine(body.validated_data["equipment"])
+        user = acting_user(request)
+        start, end = body.validated_data["start_time"], body.validated_data["end_time"]
+        try:
+            reservation = reservation_services.reservation_create(
+                equipment=equipment,
+                user=user,
+                start=start,
+                end=end,
+                notes=body.validated_data["notes"],
+                acting_user=user,
             )
-            .select_related("makerspace")
-            .first()
-        )
-        if equipment is None:
-            raise ValidationError({"equipment": ["No such machine in this makerspace."]})
-        reservation = reservation_services.reservation_create(
-            equipment=equipment,
-            user=_user(request),
-            start=body.validated_data["start_time"],
-            end=body.validated_data["end_time"],
-            notes=body.validated_data["notes"],
-            acting_user=_user(request),
-        )
+        except ConflictError as exc:
+            if exc.code == "RESERVATION_CONFLICT":
+                exc.details["waitlist"] = {
+                    "can_join": selectors.waitlist_open_to(
+                        equipment=equipment, user=user, start=start, end=end
+                    ),
+                    "url": waitlist_url(equipment),
+                }
+            raise
         return Response(self.get_serializer(reservation).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
@@ -364,7 +389,7 @@ class ReservationViewSet(MakerspaceScopedMixin):
         body.is_valid(raise_exception=True)
         reservation = reservation_services.reservation_cancel(
             reservation=self.get_object(),
-            acting_user=_user(request),
+            acting_user=acting_user(request),
             reason=body.validated_data["reason"],
         )
         return Response(self.get_serializer(reservation).data)
@@ -373,7 +398,7 @@ class ReservationViewSet(MakerspaceScopedMixin):
     @action(detail=True, methods=["post"], url_path="check-in")
     def check_in(self, request: Request, makerspace_pk: str, pk: str) -> Response:
         reservation = reservation_services.reservation_check_in(
-            reservation=self.get_object(), acting_user=_user(request)
+            reservation=self.get_object(), acting_user=acting_user(request)
         )
         return Response(self.get_serializer(reservation).data)
 
@@ -394,7 +419,7 @@ class ReservationViewSet(MakerspaceScopedMixin):
             raise ValidationError({"materials": [f"No such item here: {', '.join(unknown)}."]})
         reservation = reservation_services.reservation_check_out(
             reservation=self.get_object(),
-            acting_user=_user(request),
+            acting_user=acting_user(request),
             notes=body.validated_data["notes"],
             materials=[Withdrawal(items[line["item"]], line["quantity"]) for line in used],
         )
@@ -404,7 +429,7 @@ class ReservationViewSet(MakerspaceScopedMixin):
     @action(detail=True, methods=["post"])
     def approve(self, request: Request, makerspace_pk: str, pk: str) -> Response:
         reservation = reservation_services.reservation_decide(
-            reservation=self.get_object(), acting_user=_user(request), approve=True
+            reservation=self.get_object(), acting_user=acting_user(request), approve=True
         )
         return Response(self.get_serializer(reservation).data)
 
@@ -418,21 +443,20 @@ class ReservationViewSet(MakerspaceScopedMixin):
         body.is_valid(raise_exception=True)
         reservation = reservation_services.reservation_decide(
             reservation=self.get_object(),
-            acting_user=_user(request),
+            acting_user=acting_user(request),
             approve=False,
             reason=body.validated_data["reason"],
         )
         return Response(self.get_serializer(reservation).data)
 
     def _machine(self, equipment_id: Any) -> Equipment:
-        equipment = (
-            Equipment.objects.filter(makerspace=self.get_makerspace(), pk=equipment_id)
-            .select_related("makerspace")
-            .first()
+        return in_space_or_400(
+            Equipment.objects.select_related("makerspace"),
+            pk=equipment_id,
+            makerspace_id=self.get_makerspace().pk,
+            field="equipment",
+            label="machine",
         )
-        if equipment is None:
-            raise ValidationError({"equipment": ["No such machine in this makerspace."]})
-        return equipment
 
     @extend_schema(
         request=s.RecurringPreviewInputSerializer,
@@ -450,7 +474,7 @@ class ReservationViewSet(MakerspaceScopedMixin):
         equipment = self._machine(body.validated_data["equipment"])
         preview = recurring_services.recurring_preview(
             equipment=equipment,
-            user=_user(request),
+            user=acting_user(request),
             start=body.validated_data["start_time"],
             end=body.validated_data["end_time"],
             until=body.validated_data.get("until"),
@@ -491,12 +515,12 @@ class ReservationViewSet(MakerspaceScopedMixin):
         equipment = self._machine(body.validated_data["equipment"])
         series = recurring_services.recurring_book(
             equipment=equipment,
-            user=_user(request),
+            user=acting_user(request),
             start=body.validated_data["start_time"],
             end=body.validated_data["end_time"],
             occurrences=body.validated_data["occurrences"],
             notes=body.validated_data["notes"],
-            acting_user=_user(request),
+            acting_user=acting_user(request),
         )
         booked = self.get_queryset().filter(pk__in=[r.pk for r in series.booked])
         shown = {
@@ -521,7 +545,7 @@ class ReservationViewSet(MakerspaceScopedMixin):
         reservation = self.get_object()
         cancelled = recurring_services.reservation_series_cancel(
             reservation=reservation,
-            acting_user=_user(request),
+            acting_user=acting_user(request),
             reason=body.validated_data["reason"],
         )
         fresh = self.get_queryset().filter(pk__in=[r.pk for r in cancelled])
@@ -539,7 +563,7 @@ class MyCalendarView(APIView):
         tags=["users"],
     )
     def get(self, request: Request) -> Response:
-        feed = calendar_services.member_calendar_feed_get(user=_user(request))
+        feed = calendar_services.member_calendar_feed_get(user=acting_user(request))
         return Response({"url": member_feed_url(feed)})
 
 
@@ -553,5 +577,78 @@ class MyCalendarResetView(APIView):
         tags=["users"],
     )
     def post(self, request: Request) -> Response:
-        feed = calendar_services.member_calendar_feed_reset(user=_user(request))
+        user = acting_user(request)
+        feed = calendar_services.member_calendar_feed_reset(user=user, acting_user=user)
         return Response({"url": member_feed_url(feed)})
+
+
+def waitlist_url(equipment: Equipment) -> str:
+    """The machine's waitlist route, where a member queues for a taken slot."""
+    path = reverse(
+        "makerspace-equipment-waitlist",
+        kwargs={"makerspace_pk": equipment.makerspace_id, "pk": equipment.pk},
+    )
+    # The routes answer with or without the slash; API.md writes it.
+    return path.rstrip("/") + "/"
+
+
+@extend_schema_view(
+    list=extend_schema(
+        operation_id="users_me_waitlist",
+        responses={200: s.WaitlistEntrySerializer(many=True), 401: ERROR},
+        description=(
+            "The caller's waitlist entries still waiting or offered, across spaces, soonest "
+            "first. An offered one holds its slot for the caller until `offer_expires_at`."
+        ),
+        tags=["users"],
+    )
+)
+class MyWaitlistViewSet(mixins.ListModelMixin, GenericViewSet):
+    """The caller's own waitlist entries."""
+
+    queryset = WaitlistEntry.objects.none()  # the schema's model; rows come from get_queryset
+    serializer_class = s.WaitlistEntrySerializer
+
+    def get_queryset(self) -> Any:
+        return selectors.open_waitlist_entries_of_user(acting_user(self.request)).select_related(
+            "user"
+        )
+
+
+@extend_schema_view(
+    destroy=extend_schema(
+        operation_id="waitlist_leave",
+        responses={204: None, 404: ERROR},
+        description="Leave the waitlist; a slot offered to the caller passes to the next in line.",
+    )
+)
+class WaitlistViewSet(mixins.DestroyModelMixin, GenericViewSet):
+    """A member's own waitlist entry: claim its offer or leave. Anyone else's is a 404."""
+
+    queryset = WaitlistEntry.objects.none()  # the schema's model; rows come from get_queryset
+    serializer_class = s.WaitlistEntrySerializer
+    lookup_value_regex = UUID_PATTERN
+
+    def get_queryset(self) -> Any:
+        return WaitlistEntry.objects.filter(user=acting_user(self.request)).select_related(
+            "equipment__makerspace", "makerspace"
+        )
+
+    def perform_destroy(self, instance: WaitlistEntry) -> None:
+        waitlist_services.waitlist_leave(entry=instance, acting_user=acting_user(self.request))
+
+    @extend_schema(
+        operation_id="waitlist_claim",
+        request=None,
+        responses={201: s.ReservationSerializer, 403: ERROR, 404: ERROR, 409: ERROR},
+        description=(
+            "Book the slot offered to the caller while the offer holds. After "
+            "`offer_expires_at`: 409 `OFFER_EXPIRED`; an entry never offered: 409 "
+            "`NOT_OFFERED`."
+        ),
+    )
+    @action(detail=True, methods=["post"])
+    def claim(self, request: Request, pk: str) -> Response:
+        user = acting_user(request)
+        reservation = waitlist_services.waitlist_claim(entry=self.get_object(), acting_user=user)
+        return Response(s.ReservationSerializer(reservation).data, status=status.HTTP_201_CREATED)

@@ -9,6 +9,7 @@ from apps.core.audit import audit_record, diff, update_audited
 from apps.core.concurrency import lock_at_version
 from apps.core.exceptions import ConflictError, validation_error
 from apps.core.models import AuditLogEntry
+from apps.core.permissions import require_makerspace_permission
 from apps.equipment.models import (
     BookingRules,
     Equipment,
@@ -51,6 +52,9 @@ def equipment_create(
     skill_slugs: list[str] | None = None,
     **fields: Any,
 ) -> Equipment:
+    require_makerspace_permission(
+        acting_user, makerspace, "equipment.create", message="You may not add machines here."
+    )
     unknown = set(fields) - set(EQUIPMENT_FIELDS)
     if unknown:
         raise ValueError(f"Unknown equipment fields: {sorted(unknown)}")
@@ -78,6 +82,12 @@ def equipment_update(
     skill_slugs: list[str] | None = None,
     expected_etag: str | None = None,
 ) -> Equipment:
+    require_makerspace_permission(
+        acting_user,
+        equipment.makerspace_id,
+        "equipment.update",
+        message="You may not change this machine.",
+    )
     unknown = set(changes) - set(EQUIPMENT_FIELDS)
     if unknown:
         raise ValueError(f"Unknown equipment fields: {sorted(unknown)}")
@@ -112,6 +122,12 @@ def equipment_update(
 
 
 def equipment_delete(*, equipment: Equipment, acting_user: User) -> None:
+    require_makerspace_permission(
+        acting_user,
+        equipment.makerspace_id,
+        "equipment.delete",
+        message="You may not delete this machine.",
+    )
     with transaction.atomic():
         if equipment.reservations.exists():
             raise ConflictError(
@@ -128,9 +144,24 @@ def equipment_delete(*, equipment: Equipment, acting_user: User) -> None:
         equipment.delete()
 
 
+def _require_rules_permission(acting_user: User, equipment: Equipment) -> None:
+    require_makerspace_permission(
+        acting_user,
+        equipment.makerspace_id,
+        "equipment.update",
+        message="You may not change the booking rules of this machine.",
+    )
+
+
 def booking_rules_update(
     *, makerspace: Makerspace, acting_user: User, changes: dict[str, Any]
 ) -> BookingRules:
+    require_makerspace_permission(
+        acting_user,
+        makerspace,
+        "equipment.update",
+        message="You may not change the booking rules here.",
+    )
     unknown = set(changes) - set(RULE_NAMES)
     if unknown:
         raise ValueError(f"Unknown booking rules: {sorted(unknown)}")
@@ -148,6 +179,7 @@ def equipment_rules_update(
     *, equipment: Equipment, acting_user: User, changes: dict[str, Any]
 ) -> EquipmentRules:
     """Set a machine's overrides; ``None`` for a rule falls back to the space's."""
+    _require_rules_permission(acting_user, equipment)
     unknown = set(changes) - set(RULE_NAMES)
     if unknown:
         raise ValueError(f"Unknown booking rules: {sorted(unknown)}")
@@ -163,6 +195,7 @@ def equipment_rules_update(
 
 def equipment_rules_delete(*, equipment: Equipment, acting_user: User) -> None:
     """Drop a machine's overrides: it follows the space's booking rules again."""
+    _require_rules_permission(acting_user, equipment)
     with transaction.atomic():
         rules = EquipmentRules.objects.select_for_update().filter(equipment=equipment).first()
         if rules is None:

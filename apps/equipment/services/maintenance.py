@@ -11,6 +11,7 @@ from django.utils import timezone
 from apps.accounts.models import User
 from apps.core.audit import audit_record
 from apps.core.models import AuditLogEntry
+from apps.core.permissions import require_makerspace_permission
 from apps.equipment.emails import send_maintenance_due_email, send_reservation_email
 from apps.equipment.models import (
     Equipment,
@@ -24,7 +25,8 @@ from apps.equipment.models import (
 def record_usage(*, equipment_id: UUID | str, minutes: int) -> bool:
     """Add used minutes to the machine's counter; flag it and tell staff once it is due.
 
-    Returns whether this usage made routine maintenance due.
+    Returns whether this usage made routine maintenance due. A step of check-out (and
+    of loading the demo), which checked who acts; no one calls it on their own.
     """
     with transaction.atomic():
         Equipment.objects.filter(pk=equipment_id).update(
@@ -54,6 +56,12 @@ def maintenance_log_add(
     performed_at: datetime | None = None,
 ) -> MaintenanceLog:
     """Record maintenance; a routine one resets the usage counter and the due flag."""
+    require_makerspace_permission(
+        acting_user,
+        equipment.makerspace_id,
+        "equipment.maintain",
+        message="You may not record maintenance of this machine.",
+    )
     performed_at = performed_at or timezone.now()
     with transaction.atomic():
         equipment = Equipment.objects.select_for_update(of=("self",)).get(pk=equipment.pk)
@@ -92,6 +100,12 @@ def equipment_out_of_service(
 ) -> list[Reservation]:
     """The machine went into maintenance or offline: cancel its future bookings and tell
     each member. Runs inside the caller's transaction."""
+    require_makerspace_permission(
+        acting_user,
+        equipment.makerspace_id,
+        "equipment.update",
+        message="You may not take this machine out of service.",
+    )
     future = list(
         Reservation.objects.select_for_update(of=("self",))
         .filter(

@@ -37,6 +37,8 @@ from apps.equipment.selectors import missing_skill_slugs, overlapping
 from apps.equipment.services.holds import live_offers
 from apps.equipment.services.reservations import (
     check_window,
+    require_booking_permission,
+    require_owner_or_staff,
     reservation_cancel,
     reservation_create,
 )
@@ -315,6 +317,11 @@ def recurring_book(
     returned with its reason and the others stay booked (see the module's note).
     Nothing booked at all is a 409 ``NOTHING_BOOKED`` listing each week's reason.
     """
+    # Each week is checked again as it is booked; refusing up front keeps a caller who
+    # may not book from seeing every week refused one by one.
+    require_booking_permission(
+        acting_user=acting_user, makerspace_id=equipment.makerspace_id, user=user
+    )
     if not occurrences:
         raise validation_error("occurrences", "Pick at least one date.")
     rules = rules_for(equipment)
@@ -376,6 +383,7 @@ def reservation_series_cancel(
     All or none: each goes through ``reservation_cancel`` (the owner or staff), and a
     refusal of one leaves the whole series as it was.
     """
+    require_owner_or_staff(acting_user=acting_user, reservation=reservation)
     if reservation.series_id is None:
         raise ConflictError("NOT_A_SERIES", "This booking is not part of a recurring series.")
     with transaction.atomic():

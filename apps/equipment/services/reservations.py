@@ -7,7 +7,7 @@ constraint over (machine, blocked time range) is the last word even if they race
 
 import math
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -16,9 +16,14 @@ from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.core.audit import audit_record
-from apps.core.exceptions import ApplicationError, ConflictError, validation_error
+from apps.core.exceptions import (
+    ApplicationError,
+    ConflictError,
+    permission_denied,
+    validation_error,
+)
 from apps.core.models import AuditLogEntry
-from apps.core.permissions import has_makerspace_permission
+from apps.core.permissions import has_makerspace_permission, require_makerspace_permission
 from apps.equipment.emails import send_reservation_email
 from apps.equipment.models import (
     HOLDING_STATUSES,
@@ -132,6 +137,20 @@ def _conflict(equipment: Equipment, start: datetime, end: datetime) -> ConflictE
     )
 
 
+def require_booking_permission(*, acting_user: User, makerspace_id: Any, user: User) -> None:
+    """Members book for themselves; booking for someone else is the staff's."""
+    require_makerspace_permission(
+        acting_user, makerspace_id, "equipment.book", message="You may not book machines here."
+    )
+    if user.pk != acting_user.pk:
+        require_makerspace_permission(
+            acting_user,
+            makerspace_id,
+            "reservations.manage",
+            message="Only the space's staff book for another member.",
+        )
+
+
 def reservation_create(
     *,
     equipment: Equipment,
@@ -143,6 +162,9 @@ def reservation_create(
     series_id: uuid.UUID | None = None,
 ) -> Reservation:
     """Book ``equipment`` for ``user``; every rule is checked under the machine's lock."""
+    require_booking_permission(
+        acting_user=acting_user, makerspace_id=equipment.makerspace_id, user=user
+    )
     rules = rules_for(equipment)
     check_window(equipment=equipment, start=start, end=end, rules=rules)
     block_end = end + timedelta(minutes=rules.buffer_minutes)
@@ -246,6 +268,12 @@ def _is_staff(user: User, reservation: Reservation) -> bool:
     return has_makerspace_permission(user, reservation.makerspace_id, "reservations.manage")
 
 
+def require_owner_or_staff(*, acting_user: User, reservation: Reservation) -> None:
+    """A member acts on their own booking; the space's staff on anyone's."""
+    if reservation.user_id != acting_user.pk and not _is_staff(acting_user, reservation):
+        raise permission_denied("This is not your booking.")
+
+
 def _transition(
     reservation: Reservation,
     *,
@@ -275,11 +303,8 @@ def reservation_cancel(
     """Members cancel their own bookings before they start; staff cancel any time."""
     with transaction.atomic():
         reservation = _locked(reservation)
+        require_owner_or_staff(acting_user=acting_user, reservation=reservation)
         staff = _is_staff(acting_user, reservation)
-        if reservation.user_id != acting_user.pk and not staff:
-            raise ApplicationError(
-                "PERMISSION_DENIED", "This is not your booking.", status_code=403
-            )
         if reservation.status not in (
             ReservationStatus.PENDING,
             ReservationStatus.CONFIRMED,
@@ -320,12 +345,14 @@ def reservation_decide(
     *, reservation: Reservation, acting_user: User, approve: bool, reason: str = ""
 ) -> Reservation:
     """A manager approves or rejects a booking that waits for approval."""
+    require_makerspace_permission(
+        acting_user,
+        reservation.makerspace_id,
+        "reservations.manage",
+        message="Only the space's staff decide on bookings.",
+    )
     with transaction.atomic():
         reservation = _locked(reservation)
-        if not _is_staff(acting_user, reservation):
-            raise ApplicationError(
-                "PERMISSION_DENIED", "Only the space's staff decide on bookings.", status_code=403
-            )
         if reservation.status != ReservationStatus.PENDING:
             raise ConflictError("INVALID_STATE", "This booking is not waiting for approval.")
         if approve:
@@ -360,10 +387,7 @@ def reservation_decide(
 def reservation_check_in(*, reservation: Reservation, acting_user: User) -> Reservation:
     with transaction.atomic():
         reservation = _locked(reservation)
-        if reservation.user_id != acting_user.pk and not _is_staff(acting_user, reservation):
-            raise ApplicationError(
-                "PERMISSION_DENIED", "This is not your booking.", status_code=403
-            )
+        require_owner_or_staff(acting_user=acting_user, reservation=reservation)
         if reservation.status != ReservationStatus.CONFIRMED:
             raise ConflictError(
                 "INVALID_STATE",
@@ -415,10 +439,7 @@ def reservation_check_out(
     """
     with transaction.atomic():
         reservation = _locked(reservation)
-        if reservation.user_id != acting_user.pk and not _is_staff(acting_user, reservation):
-            raise ApplicationError(
-                "PERMISSION_DENIED", "This is not your booking.", status_code=403
-            )
+        require_owner_or_staff(acting_user=acting_user, reservation=reservation)
         if reservation.status != ReservationStatus.ACTIVE:
             raise ConflictError("INVALID_STATE", "Only a checked-in booking can be checked out.")
         now = timezone.now()
@@ -465,13 +486,30 @@ def reservation_check_out(
     return reservation
 
 
-def reservations_mark_no_shows(*, now: datetime | None = None) -> int:
+def require_in_every_space(
+    acting_user: User, makerspace_ids: Iterable[Any], permission: str, message: str
+) -> None:
+    """A job's guard: the actor may act in each space it touches, checked before anything
+    is written (the system actor may everywhere)."""
+    for makerspace_id in sorted({str(space_id) for space_id in makerspace_ids}):
+        require_makerspace_permission(acting_user, makerspace_id, permission, message=message)
+
+
+def reservations_mark_no_shows(*, acting_user: User, now: datetime | None = None) -> int:
     """Confirmed bookings nobody checked in to, past the grace window, become no-shows."""
     now = now or timezone.now()
     marked = 0
-    candidates = Reservation.objects.filter(
-        status=ReservationStatus.CONFIRMED, checked_in_at__isnull=True, start_time__lt=now
-    ).select_related("equipment")
+    candidates = list(
+        Reservation.objects.filter(
+            status=ReservationStatus.CONFIRMED, checked_in_at__isnull=True, start_time__lt=now
+        ).select_related("equipment")
+    )
+    require_in_every_space(
+        acting_user,
+        (candidate.makerspace_id for candidate in candidates),
+        "reservations.manage",
+        "You may not mark no-shows in this makerspace.",
+    )
     for candidate in candidates:
         grace = timedelta(minutes=rules_for(candidate.equipment).check_in_grace_minutes)
         if now <= min(candidate.start_time + grace, candidate.end_time):
@@ -482,7 +520,7 @@ def reservations_mark_no_shows(*, now: datetime | None = None) -> int:
                 continue
             _transition(
                 reservation,
-                acting_user=None,  # type: ignore[arg-type]
+                acting_user=acting_user,
                 status=ReservationStatus.NO_SHOW,
                 action=Action.UPDATE,
             )
@@ -495,14 +533,14 @@ def reservation_update_notes(
 ) -> Reservation:
     """Staff add to or correct a booking's notes; its status moves only through the
     services above, so this touches nothing else."""
+    require_makerspace_permission(
+        acting_user,
+        reservation.makerspace_id,
+        "reservations.manage",
+        message="Only the space's staff edit the notes of a booking.",
+    )
     with transaction.atomic():
         reservation = _locked(reservation)
-        if not _is_staff(acting_user, reservation):
-            raise ApplicationError(
-                "PERMISSION_DENIED",
-                "Only the space's staff edit the notes of a booking.",
-                status_code=403,
-            )
         if notes != reservation.notes:
             old = reservation.notes
             reservation.notes = notes

@@ -12,22 +12,24 @@ from drf_spectacular.utils import (
     extend_schema,
     extend_schema_view,
 )
-from rest_framework import status
+from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.negotiation import DefaultContentNegotiation
-from rest_framework.parsers import FileUploadParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
-from apps.accounts.models import User
+from apps.core.api.actors import acting_user, in_space_or_400
 from apps.core.api.concurrency import etag_for, if_match
-from apps.core.api.parsers import BoundedJSONParser
+from apps.core.api.filters import FilteredListsMixin
+from apps.core.api.parsers import BoundedJSONParser, CSVFileParser
 from apps.core.api.serializers import ErrorSerializer
 from apps.inventory import csv_io, selectors, services
 from apps.inventory.api import serializers as s
+from apps.inventory.api.filters import InventoryFilter, MovementFilter, PurchaseOrderFilter
 from apps.inventory.models import InventoryItem, PurchaseOrder, StockMovement
 from apps.makerspaces.api.permissions import (
     UUID_PATTERN,
@@ -60,12 +62,6 @@ class CSVFormatNegotiation(DefaultContentNegotiation):
         return super().select_renderer(request, renderers, format_suffix)  # type: ignore[no-any-return]
 
 
-def _user(request: Request) -> User:
-    user = request.user
-    assert isinstance(user, User)
-    return user
-
-
 def _csv_response(text: str, filename: str) -> HttpResponse:
     response = HttpResponse(text, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
@@ -89,7 +85,6 @@ def _stock_result(item: InventoryItem, movement: StockMovement | None) -> Respon
 
 @extend_schema_view(
     list=extend_schema(
-        parameters=[s.InventoryQuerySerializer],
         responses={200: s.item_for_caller(many=True), 400: ERROR, 404: ERROR},
         description="Staff get the staff shape; members get items without supplier and cost.",
     ),
@@ -106,7 +101,7 @@ def _stock_result(item: InventoryItem, movement: StockMovement | None) -> Respon
     ),
     destroy=extend_schema(responses={204: None, 403: ERROR}),
 )
-class InventoryViewSet(MakerspaceScopedMixin):
+class InventoryViewSet(mixins.ListModelMixin, FilteredListsMixin, MakerspaceScopedMixin):
     """A space's stock. Stock changes only through deduct, restock and adjust, each of
     which writes the ledger."""
 
@@ -117,8 +112,10 @@ class InventoryViewSet(MakerspaceScopedMixin):
     serializer_class = s.InventoryItemSerializer
     permission_classes = [HasMakerspacePermission]
     lookup_value_regex = UUID_PATTERN
-    parser_classes = [BoundedJSONParser, MultiPartParser, FileUploadParser]
+    # JSON bodies everywhere; the CSV import alone takes a file (its own parsers).
+    parser_classes = [BoundedJSONParser]
     content_negotiation_class = CSVFormatNegotiation
+    filterset_class = InventoryFilter
     required_permissions = {
         "list": "inventory.view",
         "retrieve": "inventory.view",
@@ -148,20 +145,8 @@ class InventoryViewSet(MakerspaceScopedMixin):
             return s.MemberInventoryItemSerializer
         return super().get_serializer_class()
 
-    def list(self, request: Request, makerspace_pk: str) -> Response:
-        query = s.InventoryQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        items = selectors.items_of_space(
-            self.get_makerspace(),
-            search=query.validated_data.get("search", ""),
-            low_stock=query.validated_data.get("low_stock"),
-            category=query.validated_data.get("category", ""),
-            search_supplier=self.sees_purchasing(),
-        )
-        page = self.paginate_queryset(items)
-        return self.get_paginated_response(self.get_serializer(page, many=True).data)
-
     def retrieve(self, request: Request, makerspace_pk: str, pk: str) -> Response:
+        # Not the mixin's: the answer carries the ETag that a later update sends back.
         item = self.get_object()
         return Response(self.get_serializer(item).data, headers={"ETag": etag_for(item)})
 
@@ -172,7 +157,7 @@ class InventoryViewSet(MakerspaceScopedMixin):
         opening = fields.pop("current_stock", None)
         item = services.item_create(
             makerspace=self.get_makerspace(),
-            acting_user=_user(request),
+            acting_user=acting_user(request),
             opening_stock=opening or Decimal("0"),
             **fields,
         )
@@ -189,7 +174,7 @@ class InventoryViewSet(MakerspaceScopedMixin):
         body.is_valid(raise_exception=True)
         services.item_update(
             item=item,
-            acting_user=_user(request),
+            acting_user=acting_user(request),
             changes=dict(body.validated_data),
             expected_etag=if_match(request),
         )
@@ -200,7 +185,7 @@ class InventoryViewSet(MakerspaceScopedMixin):
         return self.update(request, makerspace_pk, pk, partial=True)
 
     def destroy(self, request: Request, makerspace_pk: str, pk: str) -> Response:
-        services.item_delete(item=self.get_object(), acting_user=_user(request))
+        services.item_delete(item=self.get_object(), acting_user=acting_user(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
@@ -219,7 +204,7 @@ class InventoryViewSet(MakerspaceScopedMixin):
             reason=body.validated_data["reason"],
             job_id=body.validated_data["job_id"],
             project_id=body.validated_data["project"],
-            acting_user=_user(request),
+            acting_user=acting_user(request),
         )
         return _stock_result(item, movement)
 
@@ -234,18 +219,21 @@ class InventoryViewSet(MakerspaceScopedMixin):
         body.is_valid(raise_exception=True)
         order = None
         if body.validated_data["purchase_order"]:
-            order = PurchaseOrder.objects.filter(
-                pk=body.validated_data["purchase_order"], item__makerspace=self.get_makerspace()
-            ).first()
-            if order is None:
-                raise ValidationError({"purchase_order": ["No such purchase order here."]})
+            order = in_space_or_400(
+                PurchaseOrder.objects.all(),
+                pk=body.validated_data["purchase_order"],
+                makerspace_id=self.get_makerspace().pk,
+                field="purchase_order",
+                label="purchase order",
+                space_field="item__makerspace_id",
+            )
         movement = services.stock_restock(
             item=item,
             quantity=body.validated_data["quantity"],
             note=body.validated_data["note"],
             unit_cost=body.validated_data.get("unit_cost"),
             purchase_order=order,
-            acting_user=_user(request),
+            acting_user=acting_user(request),
         )
         return _stock_result(item, movement)
 
@@ -263,29 +251,26 @@ class InventoryViewSet(MakerspaceScopedMixin):
             item=item,
             new_stock=body.validated_data["new_stock"],
             reason=body.validated_data["reason"],
-            acting_user=_user(request),
+            acting_user=acting_user(request),
         )
         return _stock_result(item, movement)
 
     @extend_schema(
-        parameters=[s.MovementQuerySerializer],
         responses={200: s.movement_for_caller(many=True), 400: ERROR, 404: ERROR},
     )
-    @action(detail=True, methods=["get"], serializer_class=s.MovementSerializer)
+    @action(
+        detail=True,
+        methods=["get"],
+        serializer_class=s.MovementSerializer,
+        filterset_class=MovementFilter,
+    )
     def movements(self, request: Request, makerspace_pk: str, pk: str) -> Response:
         """The item's ledger, newest first; filter by `kind` (comma-separated), `since`, `until`.
 
         Members see quantities, reasons and dates; who moved the stock, the unit cost and
         the purchase order are for staff."""
         item = self.get_object()
-        query = s.MovementQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        movements = selectors.movements_of_item(
-            item,
-            kind=query.validated_data.get("kind", ""),
-            since=query.validated_data.get("since"),
-            until=query.validated_data.get("until"),
-        )
+        movements = self.filter_queryset(selectors.movements_of_item(item))
         makerspace = self.get_makerspace()
         full = selectors.sees_who(request.user, makerspace) and selectors.sees_purchasing(
             request.user, makerspace
@@ -307,21 +292,21 @@ class InventoryViewSet(MakerspaceScopedMixin):
         )
 
     @extend_schema(
-        request={
-            "multipart/form-data": {
-                "type": "object",
-                "properties": {"file": {"type": "string", "format": "binary"}},
-            }
-        },
+        request=s.IMPORT_REQUEST,
         parameters=[OpenApiParameter("dry_run", bool, description="Check only; write nothing.")],
         responses={
             200: s.ImportReportSerializer,
-            400: s.ImportReportSerializer,
+            400: s.ImportRefusalSerializer,
             403: ERROR,
             413: ERROR,
         },
     )
-    @action(detail=False, methods=["post"], url_path="import")
+    @action(
+        detail=False,
+        methods=["post"],
+        url_path="import",
+        parser_classes=[MultiPartParser, CSVFileParser],
+    )
     def import_csv(self, request: Request, makerspace_pk: str) -> Response:
         """Create or update items by SKU from a CSV file. Any bad row: nothing is written,
         and the report lists every row's errors. A file over the size limit answers 413
@@ -340,7 +325,10 @@ class InventoryViewSet(MakerspaceScopedMixin):
         text = csv_io.read_upload(upload, limit=limit)
         dry_run = request.query_params.get("dry_run", "").lower() in ("1", "true", "yes")
         report = csv_io.import_csv(
-            makerspace=self.get_makerspace(), text=text, acting_user=_user(request), dry_run=dry_run
+            makerspace=self.get_makerspace(),
+            text=text,
+            acting_user=acting_user(request),
+            dry_run=dry_run,
         )
         return Response(
             report.as_dict(),
@@ -349,9 +337,13 @@ class InventoryViewSet(MakerspaceScopedMixin):
 
     @extend_schema(
         parameters=[OpenApiParameter("format", str, enum=["json", "csv"])],
-        responses={200: s.SuggestionSerializer(many=True), 404: ERROR},
+        responses={
+            (200, "application/json"): s.SuggestionSerializer(many=True),
+            (200, "text/csv"): CSV_RESPONSE,
+            404: ERROR,
+        },
     )
-    @action(detail=False, methods=["get"], url_path="reorder-suggestions")
+    @action(detail=False, methods=["get"], url_path="reorder-suggestions", filterset_class=None)
     def reorder_suggestions(self, request: Request, makerspace_pk: str) -> Any:
         """Low items and how much to order: up to the reorder quantity, less what is on order."""
         suggestions = selectors.reorder_suggestions(self.get_makerspace())
@@ -370,13 +362,14 @@ class InventoryViewSet(MakerspaceScopedMixin):
     list=extend_schema(responses={200: s.PurchaseOrderSerializer(many=True), 404: ERROR}),
     create=extend_schema(responses={201: s.PurchaseOrderSerializer, 400: ERROR, 403: ERROR}),
 )
-class PurchaseOrderViewSet(MakerspaceScopedMixin):
+class PurchaseOrderViewSet(mixins.ListModelMixin, FilteredListsMixin, MakerspaceScopedMixin):
     """What a space has ordered; restocking with `purchase_order` receives an order."""
 
     queryset = PurchaseOrder.objects.none()  # the schema's model
     serializer_class = s.PurchaseOrderSerializer
     permission_classes = [HasMakerspacePermission]
     lookup_value_regex = UUID_PATTERN
+    filterset_class = PurchaseOrderFilter
     # What a space orders, from whom, is for the people who buy: members see stock only.
     required_permissions = {
         "list": selectors.PURCHASING_PERMISSION,
@@ -385,36 +378,30 @@ class PurchaseOrderViewSet(MakerspaceScopedMixin):
     }
 
     def get_queryset(self) -> Any:
-        return PurchaseOrder.objects.filter(item__makerspace=self.get_makerspace()).order_by(
-            "-created_at"
-        )
-
-    def list(self, request: Request, makerspace_pk: str) -> Response:
-        orders = self.get_queryset()
-        wanted = request.query_params.get("status")
-        if wanted:
-            orders = orders.filter(status=wanted)
-        page = self.paginate_queryset(orders)
-        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+        return selectors.purchase_orders_of_space(self.get_makerspace())
 
     def create(self, request: Request, makerspace_pk: str) -> Response:
         body = self.get_serializer(data=request.data)
         body.is_valid(raise_exception=True)
-        item = InventoryItem.objects.filter(
-            makerspace=self.get_makerspace(), pk=body.validated_data["item_id"]
-        ).first()
-        if item is None:
-            raise ValidationError({"item": ["No such item in this makerspace."]})
+        item = in_space_or_400(
+            InventoryItem.objects.all(),
+            pk=body.validated_data["item_id"],
+            makerspace_id=self.get_makerspace().pk,
+            field="item",
+            label="item",
+        )
         order = services.purchase_order_create(
             item=item,
             quantity=body.validated_data["quantity"],
             supplier=body.validated_data.get("supplier", ""),
-            acting_user=_user(request),
+            acting_user=acting_user(request),
         )
         return Response(self.get_serializer(order).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=None, responses={200: s.PurchaseOrderSerializer, 409: ERROR})
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, makerspace_pk: str, pk: str) -> Response:
-        order = services.purchase_order_cancel(order=self.get_object(), acting_user=_user(request))
+        order = services.purchase_order_cancel(
+            order=self.get_object(), acting_user=acting_user(request)
+        )
         return Response(self.get_serializer(order).data)

@@ -1,3 +1,10 @@
+"""The makerspace API: the directory, a space's settings, members, skills, closures,
+invitations and the audit log.
+
+Reads go through DRF's mixins on selector querysets; every write calls one service,
+which checks the role matrix itself. The permission class here only answers early.
+"""
+
 from typing import Any
 
 from django.http import Http404
@@ -14,13 +21,13 @@ from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from apps.accounts.models import User
+from apps.core.api.actors import acting_user, in_space_or_400
 from apps.core.api.concurrency import etag_for, if_match
 from apps.core.api.serializers import ErrorSerializer
 from apps.core.models import AuditLogEntry
-from apps.core.permissions import has_makerspace_permission, role_in
 from apps.makerspaces import selectors, services
 from apps.makerspaces.api import serializers as s
+from apps.makerspaces.api.filters import MakerspaceDirectoryFilter
 from apps.makerspaces.api.permissions import (
     UUID_PATTERN,
     HasMakerspacePermission,
@@ -31,40 +38,15 @@ from apps.makerspaces.models import (
     Invitation,
     Makerspace,
     Membership,
-    MembershipStatus,
     Skill,
-    SkillInstructor,
 )
 
 ERROR = OpenApiResponse(ErrorSerializer, description="Error envelope")
-
-
-def _user(request: Request) -> User:
-    user = request.user
-    assert isinstance(user, User)
-    return user
-
-
-class DirectoryQuerySerializer(serializers.Serializer):
-    search = serializers.CharField(required=False, allow_blank=True, max_length=200)
-    verified = serializers.BooleanField(required=False, allow_null=True, default=None)
-    near = serializers.CharField(required=False, help_text="lat,lng")
-    radius_km = serializers.FloatField(required=False, min_value=0.1, max_value=20000)
-
-    def validate_near(self, value: str) -> tuple[float, float]:
-        try:
-            return selectors.parse_near(value)
-        except ValueError as exc:
-            raise serializers.ValidationError(str(exc)) from exc
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        if "radius_km" in attrs and "near" not in attrs:
-            raise serializers.ValidationError({"radius_km": ["Give near=lat,lng with radius_km."]})
-        return attrs
-
-
-class VerifySerializer(serializers.Serializer):
-    verified = serializers.BooleanField(default=True)
+# `lat,lng` in degrees, within ±90 and ±180.
+NEAR_PATTERN = (
+    r"^-?(?:90(?:\.0+)?|[1-8]?\d(?:\.\d+)?),"
+    r"-?(?:180(?:\.0+)?|(?:1[0-7]\d|[1-9]?\d)(?:\.\d+)?)$"
+)
 
 
 @extend_schema_view(
@@ -72,8 +54,14 @@ class VerifySerializer(serializers.Serializer):
         parameters=[
             OpenApiParameter("search", str, description="Name, description, address or city"),
             OpenApiParameter("verified", bool),
-            OpenApiParameter("near", str, description="lat,lng — orders by distance"),
-            OpenApiParameter("radius_km", float, description="With near: only spaces this close"),
+            OpenApiParameter(
+                "near", str, description="lat,lng — orders by distance", pattern=NEAR_PATTERN
+            ),
+            OpenApiParameter(
+                "radius_km",
+                {"type": "number", "format": "double", "minimum": 0.1, "maximum": 20000},
+                description="With near: only spaces this close",
+            ),
         ],
         responses={200: s.MakerspaceSerializer(many=True), 400: ERROR},
     ),
@@ -88,8 +76,11 @@ class VerifySerializer(serializers.Serializer):
     destroy=extend_schema(responses={204: None, 403: ERROR, 404: ERROR}),
 )
 class MakerspaceViewSet(
+    MakerspaceScopedMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.DestroyModelMixin,
     viewsets.GenericViewSet,
 ):
     """The public directory of makerspaces, and each space's own settings."""
@@ -98,9 +89,12 @@ class MakerspaceViewSet(
     optimistic_locking = True
 
     serializer_class = s.MakerspaceSerializer
+    filterset_class = MakerspaceDirectoryFilter
     lookup_value_regex = UUID_PATTERN
     queryset = Makerspace.objects.none()
-    # Which role permission each write needs; reads of an active space are public.
+    # The writes to a space are checked like any route of the space (404 to outsiders,
+    # 403 without the permission); its URL names the space by ``pk``.
+    makerspace_url_kwarg = "pk"
     required_permissions = {
         "update": "makerspace.update",
         "partial_update": "makerspace.update",
@@ -110,32 +104,23 @@ class MakerspaceViewSet(
     def get_permissions(self) -> list[permissions.BasePermission]:
         if self.action in ("list", "retrieve"):
             return [permissions.AllowAny()]
+        if self.action in self.required_permissions:
+            return [HasMakerspacePermission()]
         return [permissions.IsAuthenticated()]
 
     def get_queryset(self) -> Any:
-        if self.action == "list":
-            query = DirectoryQuerySerializer(data=self.request.query_params)
-            query.is_valid(raise_exception=True)
-            return selectors.makerspace_directory(
-                search=query.validated_data.get("search", ""),
-                verified=query.validated_data.get("verified"),
-                near=query.validated_data.get("near"),
-                radius_km=query.validated_data.get("radius_km"),
-            ).prefetch_related("closures")
+        # The directory's filters (and its ordering) come from MakerspaceDirectoryFilter.
         return Makerspace.objects.prefetch_related("closures")
 
     def get_object(self) -> Makerspace:
-        makerspace = get_object_or_404(self.get_queryset(), pk=self.kwargs["pk"])
-        user = self.request.user
-        if not makerspace.is_active and not (
-            user.is_authenticated and (user.is_superuser or role_in(user, makerspace))
-        ):
+        if self.action in self.required_permissions:
+            # HasMakerspacePermission found the space and checked the role already.
+            return self.get_makerspace()
+        makerspace = selectors.makerspace_visible_to(
+            user=self.request.user, makerspace_id=self.kwargs["pk"]
+        )
+        if makerspace is None:
             raise Http404
-        required = self.required_permissions.get(self.action or "")
-        if required and not has_makerspace_permission(user, makerspace, required):
-            if role_in(user, makerspace) is None and not user.is_superuser:
-                raise Http404
-            raise PermissionDenied("Only an admin of this makerspace can do that.")
         return makerspace
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -144,14 +129,11 @@ class MakerspaceViewSet(
             self.get_serializer(makerspace).data, headers={"ETag": etag_for(makerspace)}
         )
 
-    def create(self, request: Request) -> Response:
-        serializer = self.get_serializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
+    def perform_create(self, serializer: serializers.BaseSerializer) -> None:
         fields = dict(serializer.validated_data)
-        makerspace = services.makerspace_create(
-            creator=_user(request), name=fields.pop("name"), **fields
+        serializer.instance = services.makerspace_create(
+            acting_user=acting_user(self.request), name=fields.pop("name"), **fields
         )
-        return Response(self.get_serializer(makerspace).data, status=status.HTTP_201_CREATED)
 
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         partial = kwargs.pop("partial", False)
@@ -160,7 +142,7 @@ class MakerspaceViewSet(
         serializer.is_valid(raise_exception=True)
         makerspace = services.makerspace_update(
             makerspace=makerspace,
-            acting_user=_user(request),
+            acting_user=acting_user(request),
             changes=dict(serializer.validated_data),
             expected_etag=if_match(request),
         )
@@ -171,12 +153,11 @@ class MakerspaceViewSet(
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return self.update(request, *args, partial=True, **kwargs)
 
-    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        services.makerspace_deactivate(makerspace=self.get_object(), acting_user=_user(request))
-        return Response(status=status.HTTP_204_NO_CONTENT)
+    def perform_destroy(self, instance: Makerspace) -> None:
+        services.makerspace_deactivate(makerspace=instance, acting_user=acting_user(self.request))
 
     @extend_schema(
-        request=VerifySerializer,
+        request=s.VerifySerializer,
         responses={200: s.MakerspaceSerializer, 403: ERROR, 404: ERROR},
     )
     @action(detail=True, methods=["post"])
@@ -187,11 +168,11 @@ class MakerspaceViewSet(
         if not request.user.is_superuser:
             raise PermissionDenied("Only a super admin verifies makerspaces.")
         makerspace = get_object_or_404(Makerspace, pk=pk)
-        body = VerifySerializer(data=request.data)
+        body = s.VerifySerializer(data=request.data)
         body.is_valid(raise_exception=True)
         makerspace = services.makerspace_set_verified(
             makerspace=makerspace,
-            acting_user=_user(request),
+            acting_user=acting_user(request),
             verified=body.validated_data["verified"],
         )
         return Response(self.get_serializer(makerspace).data)
@@ -204,7 +185,9 @@ class MakerspaceViewSet(
     def join(self, request: Request, pk: str) -> Response:
         """Join as a member: at once when the policy is `open`, pending on `approval`."""
         makerspace = get_object_or_404(Makerspace, pk=pk, is_active=True)
-        membership = services.makerspace_join(makerspace=makerspace, user=_user(request))
+        membership = services.makerspace_join(
+            makerspace=makerspace, acting_user=acting_user(request)
+        )
         return Response(
             s.MembershipOfUserSerializer(membership).data, status=status.HTTP_201_CREATED
         )
@@ -224,7 +207,13 @@ class MakerspaceViewSet(
     ),
     destroy=extend_schema(responses={204: None, 403: ERROR, 404: ERROR, 409: ERROR}),
 )
-class MemberViewSet(MakerspaceScopedMixin, viewsets.GenericViewSet):
+class MemberViewSet(
+    MakerspaceScopedMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
     """The members of one makerspace; `{m}` is the membership id."""
 
     queryset = Membership.objects.none()  # the schema's model; rows come from get_queryset
@@ -245,35 +234,24 @@ class MemberViewSet(MakerspaceScopedMixin, viewsets.GenericViewSet):
     }
 
     def get_required_permission(self) -> str:
-        # Anyone may leave a space: deleting one's own membership needs no role.
-        if self.action == "destroy" and self._is_own_membership():
+        # Leaving and an instructor's grant need no staff role: the services decide
+        # them (membership_remove, skill_grant), so such callers pass the gate to them.
+        user = acting_user(self.request)
+        if self.action == "destroy" and selectors.is_own_membership(
+            user=user, membership_id=self.kwargs.get("pk", "")
+        ):
             return "makerspace.view"
-        # An instructor passes the gate; skill_grant then allows only the skills they teach.
-        if self.action == "grant_skill" and self._instructs_here():
+        if self.action == "grant_skill" and selectors.teaches_in(
+            user=user, makerspace_id=self.kwargs[self.makerspace_url_kwarg]
+        ):
             return "makerspace.view"
         return super().get_required_permission()
-
-    def _instructs_here(self) -> bool:
-        return SkillInstructor.objects.filter(
-            membership__user=_user(self.request),
-            membership__makerspace_id=self.kwargs[self.makerspace_url_kwarg],
-            membership__status=MembershipStatus.ACTIVE,
-        ).exists()
-
-    def _is_own_membership(self) -> bool:
-        return Membership.objects.filter(
-            pk=self.kwargs.get("pk", ""), user=_user(self.request)
-        ).exists()
 
     def get_queryset(self) -> Any:
         return selectors.memberships_of_space(self.get_makerspace())
 
-    def list(self, request: Request, makerspace_pk: str) -> Response:
-        page = self.paginate_queryset(self.get_queryset())
-        return self.get_paginated_response(self.get_serializer(page, many=True).data)
-
-    def retrieve(self, request: Request, makerspace_pk: str, pk: str) -> Response:
-        return Response(self.get_serializer(self.get_object()).data)
+    def perform_destroy(self, instance: Membership) -> None:
+        services.membership_remove(membership=instance, acting_user=acting_user(self.request))
 
     def create(self, request: Request, makerspace_pk: str) -> Response:
         body = s.InviteSerializer(data=request.data)
@@ -282,7 +260,7 @@ class MemberViewSet(MakerspaceScopedMixin, viewsets.GenericViewSet):
             makerspace=self.get_makerspace(),
             email=body.validated_data["email"],
             role=body.validated_data["role"],
-            acting_user=_user(request),
+            acting_user=acting_user(request),
         )
         return Response(s.InvitationSerializer(invitation).data, status=status.HTTP_201_CREATED)
 
@@ -292,17 +270,13 @@ class MemberViewSet(MakerspaceScopedMixin, viewsets.GenericViewSet):
         membership = services.membership_change_role(
             membership=self.get_object(),
             role=body.validated_data["role"],
-            acting_user=_user(request),
+            acting_user=acting_user(request),
         )
         return Response(
             self.get_serializer(
                 selectors.memberships_of_space(membership.makerspace).get(pk=membership.pk)
             ).data
         )
-
-    def destroy(self, request: Request, makerspace_pk: str, pk: str) -> Response:
-        services.membership_remove(membership=self.get_object(), acting_user=_user(request))
-        return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
         request=None, responses={200: s.MemberSerializer, 403: ERROR, 404: ERROR, 409: ERROR}
@@ -311,7 +285,7 @@ class MemberViewSet(MakerspaceScopedMixin, viewsets.GenericViewSet):
     def approve(self, request: Request, makerspace_pk: str, pk: str) -> Response:
         """Approve a pending request to join."""
         membership = services.membership_approve(
-            membership=self.get_object(), acting_user=_user(request)
+            membership=self.get_object(), acting_user=acting_user(request)
         )
         return Response(self.get_serializer(membership).data)
 
@@ -328,15 +302,17 @@ class MemberViewSet(MakerspaceScopedMixin, viewsets.GenericViewSet):
         membership = self.get_object()
         body = s.SkillGrantSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        skill = Skill.objects.filter(
-            makerspace=self.get_makerspace(), slug=body.validated_data["skill"]
-        ).first()
+        skill = (
+            selectors.skills_of_space(self.get_makerspace())
+            .filter(slug=body.validated_data["skill"])
+            .first()
+        )
         if skill is None:
             raise ValidationError({"skill": ["This makerspace has no such skill."]})
         services.skill_grant(
             membership=membership,
             skill=skill,
-            acting_user=_user(request),
+            acting_user=acting_user(request),
             expires_at=body.validated_data.get("expires_at"),
         )
         fresh = self.get_queryset().get(pk=membership.pk)
@@ -347,7 +323,7 @@ class MemberViewSet(MakerspaceScopedMixin, viewsets.GenericViewSet):
     def revoke_skill(self, request: Request, makerspace_pk: str, pk: str, slug: str) -> Response:
         membership = self.get_object()
         skill = get_object_or_404(Skill, makerspace=self.get_makerspace(), slug=slug)
-        services.skill_revoke(membership=membership, skill=skill, acting_user=_user(request))
+        services.skill_revoke(membership=membership, skill=skill, acting_user=acting_user(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -360,7 +336,14 @@ class MemberViewSet(MakerspaceScopedMixin, viewsets.GenericViewSet):
     ),
     destroy=extend_schema(responses={204: None, 403: ERROR, 404: ERROR}),
 )
-class SkillViewSet(MakerspaceScopedMixin, viewsets.GenericViewSet):
+class SkillViewSet(
+    MakerspaceScopedMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
     """The skills a makerspace trains and certifies, by slug (e.g. `laser-basic`)."""
 
     queryset = Skill.objects.none()  # the schema's model; rows come from get_queryset
@@ -384,20 +367,12 @@ class SkillViewSet(MakerspaceScopedMixin, viewsets.GenericViewSet):
     def get_queryset(self) -> Any:
         return selectors.skills_of_space(self.get_makerspace())
 
-    def list(self, request: Request, makerspace_pk: str) -> Response:
-        page = self.paginate_queryset(self.get_queryset())
-        return self.get_paginated_response(self.get_serializer(page, many=True).data)
-
-    def retrieve(self, request: Request, makerspace_pk: str, slug: str) -> Response:
-        return Response(self.get_serializer(self.get_object()).data)
-
-    def create(self, request: Request, makerspace_pk: str) -> Response:
-        body = self.get_serializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        skill = services.skill_create(
-            makerspace=self.get_makerspace(), acting_user=_user(request), **body.validated_data
+    def perform_create(self, serializer: serializers.BaseSerializer) -> None:
+        serializer.instance = services.skill_create(
+            makerspace=self.get_makerspace(),
+            acting_user=acting_user(self.request),
+            **serializer.validated_data,
         )
-        return Response(self.get_serializer(skill).data, status=status.HTTP_201_CREATED)
 
     def partial_update(self, request: Request, makerspace_pk: str, slug: str) -> Response:
         skill = self.get_object()
@@ -406,22 +381,24 @@ class SkillViewSet(MakerspaceScopedMixin, viewsets.GenericViewSet):
         changes = {k: v for k, v in body.validated_data.items() if k != "slug"}
         if "slug" in body.validated_data and body.validated_data["slug"] != skill.slug:
             raise ValidationError({"slug": ["A skill's slug cannot change; create a new skill."]})
-        skill = services.skill_update(skill=skill, acting_user=_user(request), changes=changes)
+        skill = services.skill_update(
+            skill=skill, acting_user=acting_user(request), changes=changes
+        )
         return Response(self.get_serializer(skill).data)
 
-    def destroy(self, request: Request, makerspace_pk: str, slug: str) -> Response:
-        services.skill_delete(skill=self.get_object(), acting_user=_user(request))
-        return Response(status=status.HTTP_204_NO_CONTENT)
+    def perform_destroy(self, instance: Skill) -> None:
+        services.skill_delete(skill=instance, acting_user=acting_user(self.request))
 
     def _instructor_membership(self, request: Request) -> Membership:
         body = s.SkillInstructorInputSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        membership = Membership.objects.filter(
-            makerspace=self.get_makerspace(), pk=body.validated_data["membership"]
-        ).first()
-        if membership is None:
-            raise ValidationError({"membership": ["No such member of this makerspace."]})
-        return membership
+        return in_space_or_400(
+            Membership.objects.all(),
+            pk=body.validated_data["membership"],
+            makerspace_id=self.get_makerspace().pk,
+            field="membership",
+            label="member",
+        )
 
     @extend_schema(
         responses={200: s.SkillInstructorSerializer(many=True), 404: ERROR},
@@ -445,7 +422,7 @@ class SkillViewSet(MakerspaceScopedMixin, viewsets.GenericViewSet):
             membership=self._instructor_membership(request),
             skill=skill,
             is_instructor=True,
-            acting_user=_user(request),
+            acting_user=acting_user(request),
         )
         assert instructor is not None
         fresh = selectors.instructors_of_skill(skill).get(pk=instructor.pk)
@@ -463,25 +440,25 @@ class SkillViewSet(MakerspaceScopedMixin, viewsets.GenericViewSet):
             membership=self._instructor_membership(request),
             skill=skill,
             is_instructor=False,
-            acting_user=_user(request),
+            acting_user=acting_user(request),
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
-
-
-class ClosureInputSerializer(serializers.Serializer):
-    date = serializers.DateField()
-    reason = serializers.CharField(max_length=200, allow_blank=True, default="")
 
 
 @extend_schema_view(
     list=extend_schema(responses={200: s.ClosureSerializer(many=True), 404: ERROR}),
     create=extend_schema(
-        request=ClosureInputSerializer,
+        request=s.ClosureInputSerializer,
         responses={201: s.ClosureSerializer, 400: ERROR, 403: ERROR, 404: ERROR, 409: ERROR},
     ),
     destroy=extend_schema(responses={204: None, 403: ERROR, 404: ERROR}),
 )
-class ClosureViewSet(MakerspaceScopedMixin, viewsets.GenericViewSet):
+class ClosureViewSet(
+    MakerspaceScopedMixin,
+    mixins.ListModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
     """Dated closures (holidays): no opening hours that day."""
 
     queryset = Closure.objects.none()  # the schema's model; rows come from get_queryset
@@ -497,33 +474,33 @@ class ClosureViewSet(MakerspaceScopedMixin, viewsets.GenericViewSet):
     }
 
     def get_queryset(self) -> Any:
-        return Closure.objects.filter(makerspace=self.get_makerspace()).order_by("date")
-
-    def list(self, request: Request, makerspace_pk: str) -> Response:
-        page = self.paginate_queryset(self.get_queryset())
-        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+        return selectors.closures_of_space(self.get_makerspace())
 
     def create(self, request: Request, makerspace_pk: str) -> Response:
-        body = ClosureInputSerializer(data=request.data)
+        body = s.ClosureInputSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         closure = services.closure_add(
             makerspace=self.get_makerspace(),
             day=body.validated_data["date"],
             reason=body.validated_data["reason"],
-            acting_user=_user(request),
+            acting_user=acting_user(request),
         )
         return Response(self.get_serializer(closure).data, status=status.HTTP_201_CREATED)
 
-    def destroy(self, request: Request, makerspace_pk: str, pk: str) -> Response:
-        services.closure_remove(closure=self.get_object(), acting_user=_user(request))
-        return Response(status=status.HTTP_204_NO_CONTENT)
+    def perform_destroy(self, instance: Closure) -> None:
+        services.closure_remove(closure=instance, acting_user=acting_user(self.request))
 
 
 @extend_schema_view(
     list=extend_schema(responses={200: s.InvitationSerializer(many=True), 403: ERROR, 404: ERROR}),
     destroy=extend_schema(responses={204: None, 403: ERROR, 404: ERROR}),
 )
-class SpaceInvitationViewSet(MakerspaceScopedMixin, viewsets.GenericViewSet):
+class SpaceInvitationViewSet(
+    MakerspaceScopedMixin,
+    mixins.ListModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
     """The invitations a space has sent; DELETE revokes an open one."""
 
     queryset = Invitation.objects.none()  # the schema's model; rows come from get_queryset
@@ -535,19 +512,10 @@ class SpaceInvitationViewSet(MakerspaceScopedMixin, viewsets.GenericViewSet):
     required_permissions = {"list": "members.invite", "destroy": "members.invite"}
 
     def get_queryset(self) -> Any:
-        return (
-            Invitation.objects.filter(makerspace=self.get_makerspace())
-            .select_related("makerspace", "invited_by")
-            .order_by("-created_at")
-        )
+        return selectors.invitations_sent_by_space(self.get_makerspace())
 
-    def list(self, request: Request, makerspace_pk: str) -> Response:
-        page = self.paginate_queryset(self.get_queryset())
-        return self.get_paginated_response(self.get_serializer(page, many=True).data)
-
-    def destroy(self, request: Request, makerspace_pk: str, pk: str) -> Response:
-        services.invitation_revoke(invitation=self.get_object(), acting_user=_user(request))
-        return Response(status=status.HTTP_204_NO_CONTENT)
+    def perform_destroy(self, instance: Invitation) -> None:
+        services.invitation_revoke(invitation=instance, acting_user=acting_user(self.request))
 
 
 @extend_schema_view(
@@ -555,7 +523,7 @@ class SpaceInvitationViewSet(MakerspaceScopedMixin, viewsets.GenericViewSet):
         responses={200: s.AuditLogEntrySerializer(many=True), 403: ERROR, 404: ERROR}
     ),
 )
-class AuditLogViewSet(MakerspaceScopedMixin, viewsets.GenericViewSet):
+class AuditLogViewSet(MakerspaceScopedMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
     """Who changed what in this makerspace, newest first."""
 
     queryset = AuditLogEntry.objects.none()  # the schema's model; rows come from get_queryset
@@ -565,18 +533,13 @@ class AuditLogViewSet(MakerspaceScopedMixin, viewsets.GenericViewSet):
     required_permissions = {"list": "audit.view"}
 
     def get_queryset(self) -> Any:
-        return (
-            AuditLogEntry.objects.filter(makerspace_id=self.get_makerspace().pk)
-            .select_related("actor", "content_type")
-            .order_by("-created_at", "-id")
-        )
-
-    def list(self, request: Request, makerspace_pk: str) -> Response:
-        page = self.paginate_queryset(self.get_queryset())
-        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+        return selectors.audit_log_of_space(self.get_makerspace().pk)
 
 
-class MyInvitationViewSet(viewsets.GenericViewSet):
+@extend_schema_view(
+    list=extend_schema(responses={200: s.InvitationSerializer(many=True), 401: ERROR})
+)
+class MyInvitationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     """The caller's open invitations (their inbox)."""
 
     queryset = Invitation.objects.none()  # the schema's model; rows come from get_queryset
@@ -584,12 +547,7 @@ class MyInvitationViewSet(viewsets.GenericViewSet):
     serializer_class = s.InvitationSerializer
 
     def get_queryset(self) -> Any:
-        return selectors.pending_invitations_for(_user(self.request))
-
-    @extend_schema(responses={200: s.InvitationSerializer(many=True), 401: ERROR})
-    def list(self, request: Request) -> Response:
-        page = self.paginate_queryset(self.get_queryset())
-        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+        return selectors.pending_invitations_for(acting_user(self.request))
 
 
 class InvitationViewSet(viewsets.GenericViewSet):
@@ -601,12 +559,11 @@ class InvitationViewSet(viewsets.GenericViewSet):
     lookup_value_regex = UUID_PATTERN
 
     def get_queryset(self) -> Any:
-        return Invitation.objects.filter(email__iexact=_user(self.request).email)
+        # Only invitations addressed to the caller exist for them.
+        return Invitation.objects.filter(email__iexact=acting_user(self.request).email)
 
     def _invitation(self, pk: str) -> Invitation:
-        user = _user(self.request)
-        # Only invitations addressed to the caller exist for them.
-        return get_object_or_404(Invitation, pk=pk, email__iexact=user.email)
+        return get_object_or_404(self.get_queryset(), pk=pk)
 
     @extend_schema(
         request=None,
@@ -615,7 +572,7 @@ class InvitationViewSet(viewsets.GenericViewSet):
     @action(detail=True, methods=["post"])
     def accept(self, request: Request, pk: str) -> Response:
         membership = services.invitation_accept(
-            invitation=self._invitation(pk), user=_user(request)
+            invitation=self._invitation(pk), acting_user=acting_user(request)
         )
         return Response(
             s.MembershipOfUserSerializer(membership).data, status=status.HTTP_201_CREATED
@@ -627,12 +584,15 @@ class InvitationViewSet(viewsets.GenericViewSet):
     @action(detail=True, methods=["post"])
     def decline(self, request: Request, pk: str) -> Response:
         invitation = services.invitation_decline(
-            invitation=self._invitation(pk), user=_user(request)
+            invitation=self._invitation(pk), acting_user=acting_user(request)
         )
         return Response(self.get_serializer(invitation).data)
 
 
-class MyMembershipViewSet(viewsets.GenericViewSet):
+@extend_schema_view(
+    list=extend_schema(responses={200: s.MembershipOfUserSerializer(many=True), 401: ERROR})
+)
+class MyMembershipViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     """The spaces the caller belongs to (or asked to join)."""
 
     queryset = Membership.objects.none()  # the schema's model; rows come from get_queryset
@@ -640,9 +600,4 @@ class MyMembershipViewSet(viewsets.GenericViewSet):
     serializer_class = s.MembershipOfUserSerializer
 
     def get_queryset(self) -> Any:
-        return selectors.memberships_of_user(_user(self.request))
-
-    @extend_schema(responses={200: s.MembershipOfUserSerializer(many=True), 401: ERROR})
-    def list(self, request: Request) -> Response:
-        page = self.paginate_queryset(self.get_queryset())
-        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+        return selectors.memberships_of_user(acting_user(self.request))

@@ -2,14 +2,16 @@ from typing import Any
 
 from django.http import Http404
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import permissions, status, viewsets
+from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.accounts.models import User
+from apps.core.api.actors import acting_user, in_space_or_400
 from apps.core.api.concurrency import etag_for, if_match
+from apps.core.api.filters import FilteredListsMixin
 from apps.core.api.serializers import ErrorSerializer
 from apps.equipment.models import Reservation
 from apps.inventory.models import InventoryItem
@@ -20,6 +22,7 @@ from apps.makerspaces.api.permissions import (
 )
 from apps.projects import selectors, services
 from apps.projects.api import serializers as s
+from apps.projects.api.filters import MyProjectFilter, ProjectFilter, PublicProjectFilter
 from apps.projects.models import BomLine, Project, ProjectCollaborator, ProjectReservation
 
 ERROR = OpenApiResponse(ErrorSerializer, description="Error envelope")
@@ -29,15 +32,8 @@ READ = "projects.view"
 WRITE = "projects.create"
 
 
-def _user(request: Request) -> User:
-    user = request.user
-    assert isinstance(user, User)
-    return user
-
-
 @extend_schema_view(
     list=extend_schema(
-        parameters=[s.ProjectQuerySerializer],
         responses={200: s.ProjectSerializer(many=True), 400: ERROR, 404: ERROR},
         description="The projects of the space the caller may see: their own, those shared "
         "with them, the space's (`makerspace`) and public ones; staff see all.",
@@ -60,7 +56,7 @@ def _user(request: Request) -> User:
     ),
     destroy=extend_schema(responses={204: None, 403: ERROR, 404: ERROR}),
 )
-class ProjectViewSet(MakerspaceScopedMixin):
+class ProjectViewSet(mixins.ListModelMixin, FilteredListsMixin, MakerspaceScopedMixin):
     """A space's projects. A project the caller may not see answers 404."""
 
     # PUT/PATCH take If-Match and may answer 412 (declared in the schema).
@@ -71,6 +67,7 @@ class ProjectViewSet(MakerspaceScopedMixin):
     permission_classes = [HasMakerspacePermission]
     lookup_value_regex = UUID_PATTERN
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    filterset_class = ProjectFilter
     required_permissions = {
         "list": READ,
         "retrieve": READ,
@@ -84,29 +81,15 @@ class ProjectViewSet(MakerspaceScopedMixin):
             user=self.request.user, makerspace=self.get_makerspace()
         )
 
-    def list(self, request: Request, makerspace_pk: str) -> Response:
-        query = s.ProjectQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        projects = selectors.projects_visible_to(
-            user=request.user,
-            makerspace=self.get_makerspace(),
-            status=query.validated_data.get("status", ""),
-            privacy=query.validated_data.get("privacy", ""),
-            tag=query.validated_data.get("tag", ""),
-            search=query.validated_data.get("search", ""),
-            mine=query.validated_data["mine"],
-        )
-        page = self.paginate_queryset(projects)
-        return self.get_paginated_response(self.get_serializer(page, many=True).data)
-
     def retrieve(self, request: Request, makerspace_pk: str, pk: str) -> Response:
+        # Not the mixin's: the answer carries the ETag that a later update sends back.
         project = self.get_object()
         return Response(self.get_serializer(project).data, headers={"ETag": etag_for(project)})
 
     def create(self, request: Request, makerspace_pk: str) -> Response:
         body = s.ProjectInputSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        user = _user(request)
+        user = acting_user(request)
         project = services.project_create(
             makerspace=self.get_makerspace(), owner=user, acting_user=user, **body.validated_data
         )
@@ -123,7 +106,7 @@ class ProjectViewSet(MakerspaceScopedMixin):
         body.is_valid(raise_exception=True)
         services.project_update(
             project=project,
-            acting_user=_user(request),
+            acting_user=acting_user(request),
             changes=dict(body.validated_data),
             expected_etag=if_match(request),
         )
@@ -131,7 +114,7 @@ class ProjectViewSet(MakerspaceScopedMixin):
         return Response(self.get_serializer(fresh).data, headers={"ETag": etag_for(fresh)})
 
     def destroy(self, request: Request, makerspace_pk: str, pk: str) -> Response:
-        services.project_delete(project=self.get_object(), acting_user=_user(request))
+        services.project_delete(project=self.get_object(), acting_user=acting_user(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -171,7 +154,7 @@ class ProjectChildMixin(MakerspaceScopedMixin):
         description="The owner or staff remove a collaborator; a collaborator may leave.",
     ),
 )
-class CollaboratorViewSet(ProjectChildMixin):
+class CollaboratorViewSet(mixins.ListModelMixin, ProjectChildMixin):
     """Who works on a project with its owner: viewers read it, editors change it."""
 
     queryset = ProjectCollaborator.objects.none()  # the schema's model
@@ -193,10 +176,6 @@ class CollaboratorViewSet(ProjectChildMixin):
             .order_by("created_at", "pk")
         )
 
-    def list(self, request: Request, makerspace_pk: str, project_pk: str) -> Response:
-        page = self.paginate_queryset(self.get_queryset())
-        return self.get_paginated_response(self.get_serializer(page, many=True).data)
-
     def create(self, request: Request, makerspace_pk: str, project_pk: str) -> Response:
         project = self.get_project()
         body = s.CollaboratorInputSerializer(data=request.data)
@@ -212,7 +191,7 @@ class CollaboratorViewSet(ProjectChildMixin):
             project=project,
             user=person,
             role=body.validated_data["role"],
-            acting_user=_user(request),
+            acting_user=acting_user(request),
         )
         return Response(self.get_serializer(collaborator).data, status=status.HTTP_201_CREATED)
 
@@ -223,12 +202,16 @@ class CollaboratorViewSet(ProjectChildMixin):
         body = s.CollaboratorRoleSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         collaborator = services.collaborator_change_role(
-            collaborator=collaborator, role=body.validated_data["role"], acting_user=_user(request)
+            collaborator=collaborator,
+            role=body.validated_data["role"],
+            acting_user=acting_user(request),
         )
         return Response(self.get_serializer(collaborator).data)
 
     def destroy(self, request: Request, makerspace_pk: str, project_pk: str, pk: str) -> Response:
-        services.collaborator_remove(collaborator=self.get_object(), acting_user=_user(request))
+        services.collaborator_remove(
+            collaborator=self.get_object(), acting_user=acting_user(request)
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -245,7 +228,7 @@ class CollaboratorViewSet(ProjectChildMixin):
     ),
     destroy=extend_schema(responses={204: None, 403: ERROR, 404: ERROR, 409: ERROR}),
 )
-class BomLineViewSet(ProjectChildMixin):
+class BomLineViewSet(mixins.ListModelMixin, ProjectChildMixin):
     """A project's bill of materials: items of the space's inventory with quantities."""
 
     queryset = BomLine.objects.none()  # the schema's model
@@ -271,26 +254,24 @@ class BomLineViewSet(ProjectChildMixin):
         query.is_valid(raise_exception=True)
         return int(query.validated_data["multiplier"])
 
-    def list(self, request: Request, makerspace_pk: str, project_pk: str) -> Response:
-        page = self.paginate_queryset(self.get_queryset())
-        return self.get_paginated_response(self.get_serializer(page, many=True).data)
-
     def create(self, request: Request, makerspace_pk: str, project_pk: str) -> Response:
         # The project first: another tenant's project is a 404 whatever the body says.
         project = self.get_project()
         body = s.BomLineInputSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        item = InventoryItem.objects.filter(
-            makerspace=self.get_makerspace(), pk=body.validated_data["item"], is_active=True
-        ).first()
-        if item is None:
-            raise ValidationError({"item": ["No such item in this makerspace's inventory."]})
+        item = in_space_or_400(
+            InventoryItem.objects.filter(is_active=True),
+            pk=body.validated_data["item"],
+            makerspace_id=project.makerspace_id,
+            field="item",
+            label="item",
+        )
         line = services.bom_line_add(
             project=project,
             item=item,
             quantity=body.validated_data["quantity"],
             note=body.validated_data["note"],
-            acting_user=_user(request),
+            acting_user=acting_user(request),
         )
         return Response(self.get_serializer(line).data, status=status.HTTP_201_CREATED)
 
@@ -304,12 +285,12 @@ class BomLineViewSet(ProjectChildMixin):
             line=line,
             quantity=body.validated_data.get("quantity"),
             note=body.validated_data.get("note"),
-            acting_user=_user(request),
+            acting_user=acting_user(request),
         )
         return Response(self.get_serializer(line).data)
 
     def destroy(self, request: Request, makerspace_pk: str, project_pk: str, pk: str) -> Response:
-        services.bom_line_remove(line=self.get_object(), acting_user=_user(request))
+        services.bom_line_remove(line=self.get_object(), acting_user=acting_user(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
@@ -357,7 +338,7 @@ class BomLineViewSet(ProjectChildMixin):
             project=project,
             multiplier=body.validated_data["multiplier"],
             reason=body.validated_data["reason"],
-            acting_user=_user(request),
+            acting_user=acting_user(request),
         )
         result = {
             "success": True,
@@ -385,7 +366,7 @@ class BomLineViewSet(ProjectChildMixin):
         description="Unlink the booking `{pk}` (the booking's id) from the project.",
     ),
 )
-class ProjectReservationViewSet(ProjectChildMixin):
+class ProjectReservationViewSet(mixins.ListModelMixin, ProjectChildMixin):
     """Bookings made for a project. ``{pk}`` is the booking's id."""
 
     queryset = ProjectReservation.objects.none()  # the schema's model
@@ -400,39 +381,38 @@ class ProjectReservationViewSet(ProjectChildMixin):
     def get_queryset(self) -> Any:
         return selectors.reservation_links_of_project(self.get_project()).select_related("project")
 
-    def list(self, request: Request, makerspace_pk: str, project_pk: str) -> Response:
-        page = self.paginate_queryset(self.get_queryset())
-        return self.get_paginated_response(self.get_serializer(page, many=True).data)
-
     def create(self, request: Request, makerspace_pk: str, project_pk: str) -> Response:
         project = self.get_project()
         body = s.LinkReservationSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        reservation = Reservation.objects.filter(
-            makerspace=self.get_makerspace(), pk=body.validated_data["reservation"]
-        ).first()
-        if reservation is None:
-            raise ValidationError({"reservation": ["No such booking in this makerspace."]})
+        reservation = in_space_or_400(
+            Reservation.objects.all(),
+            pk=body.validated_data["reservation"],
+            makerspace_id=project.makerspace_id,
+            field="reservation",
+            label="booking",
+        )
         link = services.project_reservation_link(
-            project=project, reservation=reservation, acting_user=_user(request)
+            project=project, reservation=reservation, acting_user=acting_user(request)
         )
         fresh = self.get_queryset().get(pk=link.pk)
         return Response(self.get_serializer(fresh).data, status=status.HTTP_201_CREATED)
 
     def destroy(self, request: Request, makerspace_pk: str, project_pk: str, pk: str) -> Response:
-        services.project_reservation_unlink(link=self.get_object(), acting_user=_user(request))
+        services.project_reservation_unlink(
+            link=self.get_object(), acting_user=acting_user(request)
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 @extend_schema_view(
     list=extend_schema(
-        parameters=[s.PublicProjectQuerySerializer],
         responses={200: s.PublicProjectSerializer(many=True), 400: ERROR},
         description="Public projects of every active space; no sign-in needed.",
     ),
     retrieve=extend_schema(responses={200: s.PublicProjectSerializer, 404: ERROR}),
 )
-class PublicProjectViewSet(viewsets.GenericViewSet):
+class PublicProjectViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     """The public gallery: projects whose privacy is `public`, readable by anyone.
     Any other project answers 404 here, whoever asks."""
 
@@ -440,17 +420,10 @@ class PublicProjectViewSet(viewsets.GenericViewSet):
     serializer_class = s.PublicProjectSerializer
     permission_classes = [permissions.AllowAny]
     lookup_value_regex = UUID_PATTERN
+    filterset_class = PublicProjectFilter
 
-    def list(self, request: Request) -> Response:
-        query = s.PublicProjectQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        projects = selectors.public_projects(
-            tag=query.validated_data.get("tag", ""), search=query.validated_data.get("search", "")
-        )
-        if "makerspace" in query.validated_data:
-            projects = projects.filter(makerspace_id=query.validated_data["makerspace"])
-        page = self.paginate_queryset(projects)
-        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+    def get_queryset(self) -> Any:
+        return selectors.public_projects()
 
     def retrieve(self, request: Request, pk: str) -> Response:
         project = selectors.public_project(pk)
@@ -459,21 +432,17 @@ class PublicProjectViewSet(viewsets.GenericViewSet):
         return Response(self.get_serializer(project).data)
 
 
-class MyProjectViewSet(viewsets.GenericViewSet):
+@extend_schema_view(
+    list=extend_schema(responses={200: s.ProjectSerializer(many=True), 400: ERROR, 401: ERROR}),
+)
+class MyProjectViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     """The caller's projects across their spaces: owned and shared with them."""
 
     queryset = Project.objects.none()  # the schema's model
     serializer_class = s.ProjectSerializer
+    filterset_class = MyProjectFilter
 
-    @extend_schema(
-        parameters=[s.MyProjectQuerySerializer],
-        responses={200: s.ProjectSerializer(many=True), 401: ERROR},
-    )
-    def list(self, request: Request) -> Response:
-        query = s.MyProjectQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        projects = selectors.projects_of_user(
-            _user(request), status=query.validated_data.get("status", "")
-        )
-        page = self.paginate_queryset(projects)
-        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+    def get_queryset(self) -> Any:
+        if getattr(self, "swagger_fake_view", False):
+            return Project.objects.none()
+        return selectors.projects_of_user(acting_user(self.request))
