@@ -93,7 +93,7 @@ def _fast_password_hashing() -> None:
 
 
 @pytest.fixture(autouse=True)
-def _test_settings(settings) -> None:  # type: ignore[no-untyped-def]
+def _test_settings(settings) -> None:
     # Each test sees an empty cache (throttles, login failures) without flushing
     # Redis, which other test processes share.
     caches = {name: dict(conf) for name, conf in settings.CACHES.items()}
@@ -113,18 +113,18 @@ def api_client() -> APIClient:
 
 
 @pytest.fixture
-def user(db):  # type: ignore[no-untyped-def]
+def user(db):
     return UserFactory.create()
 
 
 @pytest.fixture
-def auth_client(user) -> APIClient:  # type: ignore[no-untyped-def]
+def auth_client(user) -> APIClient:
     client = APIClient()
     client.force_authenticate(user=user)
     return client
 
 
-def bearer_client(user) -> APIClient:  # type: ignore[no-untyped-def]
+def bearer_client(user) -> APIClient:
     """A client holding a real access token, as a frontend would."""
     from rest_framework_simplejwt.tokens import RefreshToken
 

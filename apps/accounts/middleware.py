@@ -14,5 +14,5 @@ class UserLocaleMiddleware:
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated and getattr(user, "locale", None):
             translation.activate(user.locale)
-            request.LANGUAGE_CODE = user.locale  # type: ignore[attr-defined]
+            request.LANGUAGE_CODE = user.locale
         return self.get_response(request)

@@ -15,6 +15,7 @@ import requests
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import SuspiciousOperation
+from django.db.models import QuerySet
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 
 from apps.accounts.models import User
@@ -98,7 +99,7 @@ class MakrXOIDCBackend(OIDCAuthenticationBackend):
     def verify_claims(self, claims: dict[str, Any]) -> bool:
         return bool(claims.get("email")) and super().verify_claims(claims)
 
-    def filter_users_by_claims(self, claims: dict[str, Any]):  # type: ignore[no-untyped-def]
+    def filter_users_by_claims(self, claims: dict[str, Any]) -> QuerySet[User]:
         email = claims.get("email")
         if not email:
             return self.UserModel.objects.none()

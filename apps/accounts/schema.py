@@ -1,5 +1,7 @@
 """How our authenticators appear in the OpenAPI schema."""
 
+from typing import Any
+
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.plumbing import build_bearer_security_scheme_object
 
@@ -8,7 +10,7 @@ class JWTBearerScheme(OpenApiAuthenticationExtension):
     target_class = "apps.accounts.authentication.JWTBearerAuthentication"
     name = "bearerAuth"
 
-    def get_security_definition(self, auto_schema):  # type: ignore[no-untyped-def]
+    def get_security_definition(self, auto_schema: Any) -> Any:
         return build_bearer_security_scheme_object(
             header_name="Authorization", token_prefix="Bearer", bearer_format="JWT"
         )
@@ -18,7 +20,7 @@ class OIDCBearerScheme(OpenApiAuthenticationExtension):
     target_class = "apps.accounts.authentication.OIDCBearerAuthentication"
     name = "oidcBearerAuth"
 
-    def get_security_definition(self, auto_schema):  # type: ignore[no-untyped-def]
+    def get_security_definition(self, auto_schema: Any) -> Any:
         return build_bearer_security_scheme_object(
             header_name="Authorization", token_prefix="Bearer", bearer_format="JWT"
         )
@@ -28,5 +30,5 @@ class SessionScheme(OpenApiAuthenticationExtension):
     target_class = "apps.accounts.authentication.CsrfSessionAuthentication"
     name = "cookieAuth"
 
-    def get_security_definition(self, auto_schema):  # type: ignore[no-untyped-def]
+    def get_security_definition(self, auto_schema: Any) -> Any:
         return {"type": "apiKey", "in": "cookie", "name": "sessionid"}

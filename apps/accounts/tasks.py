@@ -1,6 +1,8 @@
 """Account emails, sent by Celery after the transaction that asked for them commits."""
 
-from celery import shared_task
+from typing import TYPE_CHECKING
+
+from celery import Task, shared_task
 from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
 from django.core.mail import send_mail
@@ -10,8 +12,11 @@ from django.utils import translation
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
+if TYPE_CHECKING:
+    from apps.accounts.models import User
 
-def _send(user, template: str, context: dict[str, object]) -> None:  # type: ignore[no-untyped-def]
+
+def _send(user: "User", template: str, context: dict[str, object]) -> None:
     with translation.override(user.locale):
         context = {"user": user, "site_url": settings.SITE_URL, **context}
         subject = render_to_string(f"accounts/email/{template}_subject.txt", context).strip()
@@ -20,7 +25,7 @@ def _send(user, template: str, context: dict[str, object]) -> None:  # type: ign
 
 
 @shared_task(bind=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
-def send_verification_email(self, user_id: str) -> bool:  # type: ignore[no-untyped-def]
+def send_verification_email(self: Task, user_id: str) -> bool:
     from apps.accounts.models import User
     from apps.accounts.tokens import make_email_verification_token
 
@@ -38,7 +43,7 @@ def send_verification_email(self, user_id: str) -> bool:  # type: ignore[no-unty
 
 
 @shared_task(bind=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
-def send_password_reset_email(self, user_id: str) -> bool:  # type: ignore[no-untyped-def]
+def send_password_reset_email(self: Task, user_id: str) -> bool:
     from apps.accounts.models import User
 
     user = User.objects.filter(pk=user_id, is_active=True).first()

@@ -2,6 +2,7 @@
 change, profile, and the language switch."""
 
 import copy
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth import login, logout, update_session_auth_hash
@@ -136,7 +137,7 @@ class PasswordResetConfirmPage(auth_views.PasswordResetConfirmView):
     template_name = "accounts/password_reset_confirm.html"
     success_url = reverse_lazy("accounts:login")
 
-    def form_valid(self, form):  # type: ignore[no-untyped-def]
+    def form_valid(self, form: Any) -> HttpResponse:
         # The same service as the API's reset: it checks the link's token again on the
         # locked account, writes the password, ends every session of the account and
         # lifts the sign-in lock of earlier wrong guesses.
@@ -222,8 +223,8 @@ def set_language_page(request: HttpRequest) -> HttpResponse:
     user = request.user
     if user.is_authenticated and language in Locale.values and language != user.locale:
         services.user_update_profile(
-            user=user,  # type: ignore[arg-type]
-            acting_user=user,  # type: ignore[arg-type]
+            user=user,
+            acting_user=user,
             changes={"locale": language},
         )
     return response

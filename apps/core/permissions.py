@@ -106,7 +106,7 @@ def role_in(user: User | AnonymousUser | None, makerspace: Any) -> str | None:
     if user is None or not user.is_authenticated:
         return None
     space_id = str(getattr(makerspace, "pk", makerspace))
-    return _roles_of(user).get(space_id)  # type: ignore[arg-type]
+    return _roles_of(user).get(space_id)
 
 
 def has_makerspace_permission(
@@ -129,11 +129,7 @@ def makerspace_ids_with(user: User | AnonymousUser | None, permission: str) -> l
     """Ids of the spaces where ``user`` holds ``permission`` (not meaningful for super admins)."""
     if user is None or not user.is_authenticated:
         return []
-    return [
-        space_id
-        for space_id, role in _roles_of(user).items()  # type: ignore[arg-type]
-        if role_allows(role, permission)
-    ]
+    return [space_id for space_id, role in _roles_of(user).items() if role_allows(role, permission)]
 
 
 def require_makerspace_permission(

@@ -1,4 +1,4 @@
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
@@ -16,5 +16,5 @@ def health(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "unavailable", "failing": failing, "checks": checks}, status=503)
 
 
-def home(request: HttpRequest):  # type: ignore[no-untyped-def]
+def home(request: HttpRequest) -> HttpResponse:
     return render(request, "home.html")

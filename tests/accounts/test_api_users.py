@@ -26,7 +26,7 @@ def register_body(**overrides: object) -> dict:
     return body
 
 
-def link_in(message) -> str:  # type: ignore[no-untyped-def]
+def link_in(message) -> str:
     match = re.search(r"https?://\S+", message.body)
     assert match, message.body
     return match.group(0)
@@ -37,7 +37,7 @@ def link_in(message) -> str:  # type: ignore[no-untyped-def]
 
 def test_register_creates_user_and_sends_verification_email(
     api_client: APIClient, django_capture_on_commit_callbacks
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     with django_capture_on_commit_callbacks(execute=True):
         response = api_client.post(
             "/api/v1/users/register",
@@ -146,7 +146,7 @@ def test_login_with_wrong_password_is_401(api_client: APIClient, user: User) -> 
 
 def test_login_failures_are_throttled_per_account(
     api_client: APIClient, user: User, settings
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     settings.LOGIN_FAILURE_LIMIT_ACCOUNT = 3
     for index in range(3):
         # From different addresses: the account limit must hold on its own.
@@ -170,7 +170,7 @@ def test_login_failures_are_throttled_per_account(
     assert unaffected.status_code == 200
 
 
-def test_login_failures_are_throttled_per_ip(api_client: APIClient, settings) -> None:  # type: ignore[no-untyped-def]
+def test_login_failures_are_throttled_per_ip(api_client: APIClient, settings) -> None:
     settings.LOGIN_FAILURE_LIMIT_IP = 4
     victims = UserFactory.create_batch(5)
     for victim in victims[:4]:
@@ -340,7 +340,7 @@ def test_me_patch_with_stale_etag_is_412_and_changes_nothing(user: User) -> None
 
 def test_verify_email_with_the_emailed_token(
     user: User, django_capture_on_commit_callbacks
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     User.objects.filter(pk=user.pk).update(email_verified=False)
     client = bearer_client(user)
     with django_capture_on_commit_callbacks(execute=True):
@@ -359,7 +359,7 @@ def test_verify_email_with_the_emailed_token(
     assert tampered.json()["error"]["code"] == "INVALID_TOKEN"
 
 
-def test_verification_token_expires(user: User, settings) -> None:  # type: ignore[no-untyped-def]
+def test_verification_token_expires(user: User, settings) -> None:
     from datetime import timedelta
 
     from apps.accounts.tokens import make_email_verification_token
@@ -375,7 +375,7 @@ def test_verification_token_expires(user: User, settings) -> None:  # type: igno
 
 def test_password_reset_flow(
     api_client: APIClient, user: User, django_capture_on_commit_callbacks
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     with django_capture_on_commit_callbacks(execute=True):
         requested = api_client.post("/api/v1/users/password-reset", {"email": user.email.upper()})
     uid, token = link_in(mail.outbox[0]).rstrip("/").split("/")[-2:]
@@ -399,7 +399,7 @@ def test_password_reset_flow(
 
 def test_password_reset_for_unknown_email_answers_the_same_and_sends_nothing(
     api_client: APIClient, django_capture_on_commit_callbacks
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     with django_capture_on_commit_callbacks(execute=True):
         response = api_client.post("/api/v1/users/password-reset", {"email": "ghost@example.org"})
 

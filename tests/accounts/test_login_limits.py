@@ -21,7 +21,7 @@ NEW_PASSWORD = "Brand-New-Spindle-7"
 PINNED_NOW = datetime(2026, 3, 29, 0, 30, tzinfo=UTC)
 
 
-def sign_in(user: User, password: str, address: str):  # type: ignore[no-untyped-def]
+def sign_in(user: User, password: str, address: str):
     return APIClient().post(
         "/api/v1/users/login", {"email": user.email, "password": password}, REMOTE_ADDR=address
     )
@@ -31,7 +31,7 @@ def guess(user: User, address: str) -> int:
     return sign_in(user, "wrong-guess", address).status_code
 
 
-def assert_rate_limited(response, retry_after: int | None = None) -> None:  # type: ignore[no-untyped-def]
+def assert_rate_limited(response, retry_after: int | None = None) -> None:
     assert response.status_code == 429, response.content
     assert response.json() == {
         "error": {
@@ -62,7 +62,7 @@ def test_a_guesser_locks_only_themselves_out_not_the_owner_at_another_address(
     assert owner.status_code == 200
 
 
-def test_hammering_a_locked_pair_counts_nowhere_else(user: User, settings) -> None:  # type: ignore[no-untyped-def]
+def test_hammering_a_locked_pair_counts_nowhere_else(user: User, settings) -> None:
     settings.LOGIN_FAILURE_LIMIT_ACCOUNT = 10
     settings.LOGIN_FAILURE_LIMIT_IP = 10
     other_member = UserFactory.create()
@@ -92,7 +92,7 @@ def test_a_successful_sign_in_clears_the_count_of_its_account_and_address(
     assert after == [401] * 5 + [429]
 
 
-def test_a_successful_sign_in_does_not_wipe_the_address_count(settings) -> None:  # type: ignore[no-untyped-def]
+def test_a_successful_sign_in_does_not_wipe_the_address_count(settings) -> None:
     settings.LOGIN_FAILURE_LIMIT_IP = 6
     own_account, *victims = UserFactory.create_batch(4)
 
@@ -109,7 +109,7 @@ def test_a_successful_sign_in_does_not_wipe_the_address_count(settings) -> None:
 
 def test_password_reset_lifts_the_locks_of_the_account_at_every_address(
     user: User, django_capture_on_commit_callbacks
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     for address in (OWNER, ATTACKER):
         assert [guess(user, address) for _ in range(5)] == [401] * 5
     assert_rate_limited(sign_in(user, DEFAULT_PASSWORD, OWNER))

@@ -33,7 +33,7 @@ def provider() -> Iterator[OIDCProvider]:
 
 
 @pytest.fixture
-def oidc(provider: OIDCProvider, settings) -> OIDCProvider:  # type: ignore[no-untyped-def]
+def oidc(provider: OIDCProvider, settings) -> OIDCProvider:
     """MakrX configured against the running provider, as the OIDC_* environment would."""
     settings.OIDC_ENABLED = True
     settings.OIDC_RP_CLIENT_ID = provider.client_id
@@ -62,7 +62,7 @@ def provider_client(token: str) -> APIClient:
     return client
 
 
-def assert_not_authenticated(response) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+def assert_not_authenticated(response) -> dict[str, Any]:
     assert response.status_code == 401, response.content
     assert response["WWW-Authenticate"] == BEARER_CHALLENGE
     body = response.json()
@@ -370,7 +370,7 @@ def test_flood_of_unknown_key_ids_costs_provider_at_most_one_refetch(oidc: OIDCP
         pytest.param("makrx-api", "mobile", [], 401, id="API audience not configured"),
     ],
 )
-def test_provider_token_audience_and_authorized_party(  # type: ignore[no-untyped-def]
+def test_provider_token_audience_and_authorized_party(
     oidc: OIDCProvider, settings, aud, azp, api_audiences, expected_status
 ) -> None:
     settings.OIDC_API_AUDIENCES = api_audiences
@@ -450,7 +450,7 @@ def test_provider_token_with_unverified_email_cannot_take_over_password_account(
         pytest.param("true", True, id="string true"),
     ],
 )
-def test_provider_token_email_verified_claim_is_read_strictly(  # type: ignore[no-untyped-def]
+def test_provider_token_email_verified_claim_is_read_strictly(
     oidc: OIDCProvider, claim, stored
 ) -> None:
     token = oidc.mint_access_token(email="new@example.org", email_verified=claim)
@@ -482,7 +482,7 @@ def test_our_own_jwt_still_works_with_oidc_on(oidc: OIDCProvider) -> None:
     assert oidc.request_counts["/jwks"] == 0
 
 
-def test_provider_token_gets_401_when_oidc_is_off(provider: OIDCProvider, settings) -> None:  # type: ignore[no-untyped-def]
+def test_provider_token_gets_401_when_oidc_is_off(provider: OIDCProvider, settings) -> None:
     settings.OIDC_ENABLED = False
     settings.OIDC_OP_ISSUER = provider.issuer
     settings.OIDC_OP_JWKS_ENDPOINT = provider.jwks_uri
@@ -505,7 +505,7 @@ def test_login_page_offers_sso_when_oidc_is_on(oidc: OIDCProvider) -> None:
     assert b'href="/oidc/authenticate/"' in response.content
 
 
-def test_login_page_has_no_sso_link_when_oidc_is_off(settings) -> None:  # type: ignore[no-untyped-def]
+def test_login_page_has_no_sso_link_when_oidc_is_off(settings) -> None:
     settings.OIDC_ENABLED = False
 
     response = Client().get("/accounts/login/")

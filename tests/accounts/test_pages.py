@@ -501,7 +501,7 @@ def test_api_docs_render_with_swagger_assets_served_by_makrx(client: Client) -> 
         assert finders.find(url.removeprefix("/static/")) is not None, url
 
 
-def test_sign_up_and_reset_pages_are_rate_limited_per_address(client, settings) -> None:  # type: ignore[no-untyped-def]
+def test_sign_up_and_reset_pages_are_rate_limited_per_address(client, settings) -> None:
     settings.REST_FRAMEWORK = {
         **settings.REST_FRAMEWORK,
         "DEFAULT_THROTTLE_RATES": {

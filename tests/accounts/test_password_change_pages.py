@@ -47,7 +47,7 @@ def refresh_status(refresh_token: str) -> int:
     )
 
 
-def change(client: Client, **overrides: str):  # type: ignore[no-untyped-def]
+def change(client: Client, **overrides: str):
     form = {
         "current_password": DEFAULT_PASSWORD,
         "new_password": NEW_PASSWORD,

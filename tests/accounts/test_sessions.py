@@ -52,7 +52,7 @@ def is_signed_in_on_pages(client: Client) -> bool:
     return client.get("/accounts/profile/").status_code == 200
 
 
-def reset_link(user: User, capture) -> str:  # type: ignore[no-untyped-def]
+def reset_link(user: User, capture) -> str:
     with capture(execute=True):
         APIClient().post("/api/v1/users/password-reset", {"email": user.email})
     (message,) = [message for message in mail.outbox if message.to == [user.email]]
@@ -60,7 +60,7 @@ def reset_link(user: User, capture) -> str:  # type: ignore[no-untyped-def]
     return urlsplit(url).path
 
 
-def reset_by_api(user: User, capture) -> int:  # type: ignore[no-untyped-def]
+def reset_by_api(user: User, capture) -> int:
     uid, token = reset_link(user, capture).rstrip("/").split("/")[-2:]
     return (
         APIClient()
@@ -72,7 +72,7 @@ def reset_by_api(user: User, capture) -> int:  # type: ignore[no-untyped-def]
     )
 
 
-def change_by_api(client: APIClient, **overrides: str):  # type: ignore[no-untyped-def]
+def change_by_api(client: APIClient, **overrides: str):
     body = {
         "current_password": DEFAULT_PASSWORD,
         "new_password": NEW_PASSWORD,
@@ -87,7 +87,7 @@ def change_by_api(client: APIClient, **overrides: str):  # type: ignore[no-untyp
 
 def test_a_password_reset_by_api_revokes_every_refresh_token_of_the_account(
     django_capture_on_commit_callbacks,
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     # Given a member signed in on two devices, and another member signed in
     member = UserFactory.create()
     laptop, phone = sign_in_by_api(member), sign_in_by_api(member)
@@ -106,7 +106,7 @@ def test_a_password_reset_by_api_revokes_every_refresh_token_of_the_account(
 
 def test_a_password_reset_by_page_revokes_every_refresh_token_of_the_account(
     client: Client, django_capture_on_commit_callbacks
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     member = UserFactory.create()
     device = sign_in_by_api(member)
     form_page = client.get(reset_link(member, django_capture_on_commit_callbacks), follow=True)
@@ -127,7 +127,7 @@ def test_a_password_reset_by_page_revokes_every_refresh_token_of_the_account(
 @pytest.mark.parametrize("reset_on", ["api", "page"])
 def test_a_password_reset_ends_the_page_sessions_of_the_account(
     reset_on: str, django_capture_on_commit_callbacks
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     # Given the member signed in on the pages in a browser
     member = UserFactory.create()
     browser = signed_in_page_client(member)
@@ -155,7 +155,7 @@ def test_a_password_reset_ends_the_page_sessions_of_the_account(
 
 def test_a_reset_link_with_a_weak_password_changes_nothing_and_ends_no_session(
     django_capture_on_commit_callbacks,
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     member = UserFactory.create()
     device = sign_in_by_api(member)
     uid, token = reset_link(member, django_capture_on_commit_callbacks).rstrip("/").split("/")[-2:]

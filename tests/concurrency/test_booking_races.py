@@ -34,7 +34,7 @@ def trained_members(space: Makerspace, machine: Equipment, count: int) -> list[U
     return members
 
 
-def book(user: User, space: Makerspace, machine: Equipment, start: datetime, end: datetime):  # type: ignore[no-untyped-def]
+def book(user: User, space: Makerspace, machine: Equipment, start: datetime, end: datetime):
     return bearer_client(user).post(
         f"/api/v1/makerspaces/{space.pk}/reservations/",
         {

@@ -27,7 +27,7 @@ def password_checks() -> Iterator[Counter]:
     checks: Counter = Counter()
     lock = threading.Lock()
 
-    def count(sender, credentials, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def count(sender, credentials, **kwargs) -> None:
         with lock:
             checks[credentials.get("username")] += 1
 
@@ -46,7 +46,7 @@ def wrong_sign_in(email: str, address: str) -> int:
     return response.status_code
 
 
-def test_a_burst_on_one_account_from_one_address_gets_five_checks(password_checks) -> None:  # type: ignore[no-untyped-def]
+def test_a_burst_on_one_account_from_one_address_gets_five_checks(password_checks) -> None:
     member = UserFactory.create()
 
     statuses = Counter(run_together(BURST, lambda _i: wrong_sign_in(member.email, "203.0.113.66")))
@@ -55,7 +55,7 @@ def test_a_burst_on_one_account_from_one_address_gets_five_checks(password_check
     assert password_checks == {member.email: 5}
 
 
-def test_a_burst_from_one_address_on_many_accounts_gets_twenty_checks(password_checks) -> None:  # type: ignore[no-untyped-def]
+def test_a_burst_from_one_address_on_many_accounts_gets_twenty_checks(password_checks) -> None:
     members = UserFactory.create_batch(BURST)
 
     statuses = Counter(
@@ -68,7 +68,7 @@ def test_a_burst_from_one_address_on_many_accounts_gets_twenty_checks(password_c
 
 def test_a_burst_on_one_account_from_many_addresses_stops_at_the_account_limit(
     password_checks, settings
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     settings.LOGIN_FAILURE_LIMIT_ACCOUNT = 7
     member = UserFactory.create()
 
@@ -96,7 +96,7 @@ def naive_sign_in(email: str, all_have_read: threading.Barrier) -> bool:
 
 def test_control_reading_before_counting_lets_every_racer_check_a_password(
     password_checks,
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     member: User = UserFactory.create()
     all_have_read = threading.Barrier(BURST)
 

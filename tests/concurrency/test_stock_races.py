@@ -27,7 +27,7 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture(autouse=True)
-def _tasks_run_in_process():  # type: ignore[no-untyped-def]
+def _tasks_run_in_process():
     previous = celery_app.conf.task_always_eager
     celery_app.conf.update(CELERY_TASK_ALWAYS_EAGER=True)
     yield
@@ -35,7 +35,7 @@ def _tasks_run_in_process():  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def space():  # type: ignore[no-untyped-def]
+def space():
     return MakerspaceFactory.create(name="Kyiv Lab")
 
 
@@ -43,7 +43,7 @@ def deduct_movements(item: InventoryItem) -> list[StockMovement]:
     return list(item.movements.filter(kind=MovementKind.DEDUCT))
 
 
-def test_forty_deductions_from_twenty_five_let_exactly_twenty_five_through(space) -> None:  # type: ignore[no-untyped-def]
+def test_forty_deductions_from_twenty_five_let_exactly_twenty_five_through(space) -> None:
     manager = MembershipFactory.create(makerspace=space, role="manager").user
     MembershipFactory.create(makerspace=space, role="admin", user__email="admin@kyivlab.org")
     item = stocked_item(space, stock=25, name="M3 nuts", min_stock_level=5, acting_user=manager)
@@ -89,7 +89,7 @@ def naive_deduct(item_id: uuid.UUID, both_have_read: threading.Barrier) -> bool:
     return True
 
 
-def test_control_without_the_row_lock_deductions_are_lost_and_stock_oversold(space) -> None:  # type: ignore[no-untyped-def]
+def test_control_without_the_row_lock_deductions_are_lost_and_stock_oversold(space) -> None:
     item = stocked_item(space, stock=5)
     all_have_read = threading.Barrier(10)
 
@@ -102,7 +102,7 @@ def test_control_without_the_row_lock_deductions_are_lost_and_stock_oversold(spa
         call_command("check_stock_ledger")
 
 
-def test_the_service_with_the_same_threads_neither_loses_nor_oversells(space) -> None:  # type: ignore[no-untyped-def]
+def test_the_service_with_the_same_threads_neither_loses_nor_oversells(space) -> None:
     item = stocked_item(space, stock=5)
     system = system_actor()
 
@@ -123,7 +123,7 @@ def test_the_service_with_the_same_threads_neither_loses_nor_oversells(space) ->
     call_command("check_stock_ledger")
 
 
-def test_bills_of_materials_in_opposite_orders_finish_without_deadlock(space) -> None:  # type: ignore[no-untyped-def]
+def test_bills_of_materials_in_opposite_orders_finish_without_deadlock(space) -> None:
     frame = stocked_item(space, stock=30, name="Frame")
     motor = stocked_item(space, stock=30, name="Motor")
     board = stocked_item(space, stock=10, name="Controller board")
@@ -151,7 +151,7 @@ def test_bills_of_materials_in_opposite_orders_finish_without_deadlock(space) ->
     call_command("check_stock_ledger")
 
 
-def test_control_locking_in_the_order_given_deadlocks(space) -> None:  # type: ignore[no-untyped-def]
+def test_control_locking_in_the_order_given_deadlocks(space) -> None:
     first = stocked_item(space, stock=5)
     second = stocked_item(space, stock=5)
     both_hold_one = threading.Barrier(2)

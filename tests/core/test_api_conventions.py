@@ -10,7 +10,7 @@ from tests.factories import UserFactory
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.core.urls")]
 
 
-def assert_envelope(response, status: int, code: str) -> dict:  # type: ignore[no-untyped-def]
+def assert_envelope(response, status: int, code: str) -> dict:
     assert response.status_code == status, response.content
     body = response.json()
     assert set(body) == {"error"}
@@ -83,7 +83,7 @@ def test_json_that_is_not_an_object_is_a_validation_error(api_client: APIClient)
     assert_envelope(response, 400, "VALIDATION_ERROR")
 
 
-def test_oversize_body_gets_413_envelope(api_client: APIClient, settings) -> None:  # type: ignore[no-untyped-def]
+def test_oversize_body_gets_413_envelope(api_client: APIClient, settings) -> None:
     settings.API_MAX_BODY_BYTES = 1024
     body = json.dumps({"email": "x@example.org", "password": "x" * 5000})
 
@@ -119,7 +119,7 @@ def test_crash_in_plain_django_view_under_api_gets_500_envelope() -> None:
     assert b"hunter2" not in response.content
 
 
-def test_anonymous_rate_limit_gets_429_with_retry_after(api_client: APIClient, settings) -> None:  # type: ignore[no-untyped-def]
+def test_anonymous_rate_limit_gets_429_with_retry_after(api_client: APIClient, settings) -> None:
     settings.REST_FRAMEWORK = {
         **settings.REST_FRAMEWORK,
         "DEFAULT_THROTTLE_RATES": {
@@ -191,7 +191,7 @@ def test_request_id_is_echoed_or_made(api_client: APIClient) -> None:
     assert len(made["X-Request-ID"]) == 32
 
 
-def test_ui_404_stays_html(client) -> None:  # type: ignore[no-untyped-def]
+def test_ui_404_stays_html(client) -> None:
     response = client.get("/no-such-page/")
 
     assert response.status_code == 404

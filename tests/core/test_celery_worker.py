@@ -26,7 +26,7 @@ def smtp_server() -> Iterator[tuple[Controller, Inbox]]:
 
 
 @pytest.fixture
-def worker(settings, smtp_server) -> Iterator[str]:  # type: ignore[no-untyped-def]
+def worker(settings, smtp_server) -> Iterator[str]:
     """Start `celery worker` on a queue of its own, against this test's database."""
     controller, _inbox = smtp_server
     with celery_worker(settings.REDIS_URL, controller.port) as queue:
@@ -40,7 +40,7 @@ def test_worker_runs_a_task_and_returns_its_result(worker: str) -> None:
     assert result.backend.__class__.__name__ == "RedisBackend"
 
 
-def test_worker_sends_the_verification_email_over_smtp(worker: str, smtp_server) -> None:  # type: ignore[no-untyped-def]
+def test_worker_sends_the_verification_email_over_smtp(worker: str, smtp_server) -> None:
     _controller, inbox = smtp_server
     user = UserFactory.create(email="worker-test@example.org", email_verified=False)
 

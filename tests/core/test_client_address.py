@@ -36,7 +36,7 @@ def address(remote_addr: str, forwarded: str | None = None) -> str:
     return client_address(request)
 
 
-def with_rate(settings, scope: str, rate: str) -> None:  # type: ignore[no-untyped-def]
+def with_rate(settings, scope: str, rate: str) -> None:
     settings.REST_FRAMEWORK = {
         **settings.REST_FRAMEWORK,
         "DEFAULT_THROTTLE_RATES": {
@@ -138,7 +138,7 @@ def with_rate(settings, scope: str, rate: str) -> None:  # type: ignore[no-untyp
         ),
     ],
 )
-def test_client_address(settings, trusted, remote_addr, forwarded, expected) -> None:  # type: ignore[no-untyped-def]
+def test_client_address(settings, trusted, remote_addr, forwarded, expected) -> None:
     settings.TRUSTED_PROXIES = trusted
 
     assert address(remote_addr, forwarded) == expected
@@ -146,7 +146,7 @@ def test_client_address(settings, trusted, remote_addr, forwarded, expected) -> 
 
 @pytest.mark.parametrize("trusted", [[], ["1"], ["3"], ["10.0.0.0/8", "::/0"]])
 @pytest.mark.parametrize("forwarded", GARBAGE_HEADERS)
-def test_garbage_headers_never_raise(settings, trusted, forwarded) -> None:  # type: ignore[no-untyped-def]
+def test_garbage_headers_never_raise(settings, trusted, forwarded) -> None:
     settings.TRUSTED_PROXIES = trusted
 
     assert isinstance(address("10.0.0.2", forwarded), str)
@@ -162,7 +162,7 @@ def test_garbage_headers_never_raise(settings, trusted, forwarded) -> None:  # t
         pytest.param(["-1"], "0 or more", id="negative hops"),
     ],
 )
-def test_a_wrong_setting_is_improperly_configured(settings, trusted, message) -> None:  # type: ignore[no-untyped-def]
+def test_a_wrong_setting_is_improperly_configured(settings, trusted, message) -> None:
     settings.TRUSTED_PROXIES = trusted
 
     with pytest.raises(ImproperlyConfigured, match="TRUSTED_PROXIES") as raised:
@@ -176,7 +176,7 @@ def test_a_wrong_setting_is_improperly_configured(settings, trusted, message) ->
 
 def test_without_a_setting_rotating_the_header_still_hits_the_anonymous_limit(
     api_client: APIClient, settings
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     with_rate(settings, "anon", "3/min")
 
     statuses = [
@@ -189,7 +189,7 @@ def test_without_a_setting_rotating_the_header_still_hits_the_anonymous_limit(
 
 def test_without_a_setting_rotating_the_header_still_hits_the_sign_up_limit(
     api_client: APIClient, settings
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     from apps.accounts.models import User
 
     with_rate(settings, "register", "2/hour")
@@ -214,7 +214,7 @@ def test_without_a_setting_rotating_the_header_still_hits_the_sign_up_limit(
 
 def test_without_a_setting_rotating_the_header_still_hits_the_sign_in_limit(
     api_client: APIClient, settings
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     settings.LOGIN_FAILURE_LIMIT_IP = 3
     members = UserFactory.create_batch(4)
 
@@ -232,7 +232,7 @@ def test_without_a_setting_rotating_the_header_still_hits_the_sign_in_limit(
 
 def test_without_a_setting_rotating_the_header_still_hits_the_sign_up_page_limit(
     client, settings
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     from apps.accounts.models import User
 
     with_rate(settings, "register", "1/hour")
@@ -257,7 +257,7 @@ def test_without_a_setting_rotating_the_header_still_hits_the_sign_up_page_limit
     assert User.objects.filter(email__startswith="flood").count() == 1
 
 
-def test_with_one_trusted_hop_the_last_entry_is_the_client(api_client: APIClient, settings) -> None:  # type: ignore[no-untyped-def]
+def test_with_one_trusted_hop_the_last_entry_is_the_client(api_client: APIClient, settings) -> None:
     settings.TRUSTED_PROXIES = ["1"]
     with_rate(settings, "anon", "2/min")
 
@@ -273,12 +273,12 @@ def test_with_one_trusted_hop_the_last_entry_is_the_client(api_client: APIClient
     assert other_client == 200
 
 
-def test_with_proxy_networks_spoofed_entries_are_ignored(api_client: APIClient, settings) -> None:  # type: ignore[no-untyped-def]
+def test_with_proxy_networks_spoofed_entries_are_ignored(api_client: APIClient, settings) -> None:
     settings.TRUSTED_PROXIES = ["10.0.0.0/8"]
     settings.LOGIN_FAILURE_LIMIT_IP = 2
     members = UserFactory.create_batch(3)
 
-    def sign_in(member, forwarded: str) -> int:  # type: ignore[no-untyped-def]
+    def sign_in(member, forwarded: str) -> int:
         return api_client.post(
             "/api/v1/users/login",
             {"email": member.email, "password": DEFAULT_PASSWORD},
@@ -303,7 +303,7 @@ def test_with_proxy_networks_spoofed_entries_are_ignored(api_client: APIClient, 
     assert another_client == 200
 
 
-def test_a_header_from_an_untrusted_peer_is_ignored(api_client: APIClient, settings) -> None:  # type: ignore[no-untyped-def]
+def test_a_header_from_an_untrusted_peer_is_ignored(api_client: APIClient, settings) -> None:
     settings.TRUSTED_PROXIES = ["10.0.0.0/8"]
     with_rate(settings, "anon", "2/min")
 
@@ -322,7 +322,7 @@ def test_a_header_from_an_untrusted_peer_is_ignored(api_client: APIClient, setti
 @pytest.mark.parametrize("trusted", [[], ["1"], ["2"], ["10.0.0.0/8"]])
 def test_garbage_headers_do_not_break_sign_in_or_limits(
     api_client: APIClient, client, settings, trusted
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     settings.TRUSTED_PROXIES = trusted
     member = UserFactory.create()
 

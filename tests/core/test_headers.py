@@ -25,11 +25,11 @@ STRANGER = "https://evil.example"
 
 
 @pytest.fixture(autouse=True)
-def _frontend_origin(settings) -> None:  # type: ignore[no-untyped-def]
+def _frontend_origin(settings) -> None:
     settings.CORS_ALLOWED_ORIGINS = [FRONTEND]
 
 
-def _preflight(client: APIClient, path: str, origin: str, method: str = "PATCH"):  # type: ignore[no-untyped-def]
+def _preflight(client: APIClient, path: str, origin: str, method: str = "PATCH"):
     return client.options(
         path,
         HTTP_ORIGIN=origin,
@@ -204,7 +204,7 @@ def test_swagger_ui_starts_from_a_static_script(client: Client) -> None:
 @pytest.mark.parametrize(
     "path", ["/", "/spaces/", "/api/v1/makerspaces/", "/api/v1/users/me", "/api/schema/"]
 )
-def test_permissions_policy_on_pages_and_api(client: Client, settings, path: str) -> None:  # type: ignore[no-untyped-def]
+def test_permissions_policy_on_pages_and_api(client: Client, settings, path: str) -> None:
     response = client.get(path)
 
     assert response["Permissions-Policy"] == settings.PERMISSIONS_POLICY
@@ -214,7 +214,7 @@ def test_permissions_policy_on_pages_and_api(client: Client, settings, path: str
 # --- Cache-Control on the API ----------------------------------------------------------
 
 
-def _cache_control(response) -> set[str]:  # type: ignore[no-untyped-def]
+def _cache_control(response) -> set[str]:
     return _lower_list(response.get("Cache-Control", ""))
 
 

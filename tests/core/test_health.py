@@ -6,7 +6,7 @@ pytestmark = pytest.mark.django_db
 CLOSED_PORT_REDIS = "redis://127.0.0.1:1/0"
 
 
-def test_health_is_ok_when_everything_answers(api_client: APIClient, settings) -> None:  # type: ignore[no-untyped-def]
+def test_health_is_ok_when_everything_answers(api_client: APIClient, settings) -> None:
     response = api_client.get("/health")
 
     assert response.status_code == 200
@@ -17,7 +17,7 @@ def test_health_is_ok_when_everything_answers(api_client: APIClient, settings) -
     assert body["checks"]["broker"] == ("eager" if settings.CELERY_TASK_ALWAYS_EAGER else "ok")
 
 
-def test_health_is_503_naming_the_cache_when_it_is_down(api_client: APIClient, settings) -> None:  # type: ignore[no-untyped-def]
+def test_health_is_503_naming_the_cache_when_it_is_down(api_client: APIClient, settings) -> None:
     settings.CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
@@ -38,7 +38,7 @@ def test_health_is_503_naming_the_cache_when_it_is_down(api_client: APIClient, s
 @pytest.mark.redis
 def test_health_checks_the_real_broker_and_names_it_when_down(
     api_client: APIClient, settings
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     settings.CELERY_TASK_ALWAYS_EAGER = False
     settings.CELERY_BROKER_URL = settings.REDIS_URL
     healthy = api_client.get("/health")

@@ -97,7 +97,7 @@ def test_links_from_stock_to_bookings_become_reservation_sources() -> None:
     executor.migrate(executor.loader.graph.leaf_nodes())
 
 
-def _seed_old_booking_movement(old_apps) -> dict:  # type: ignore[no-untyped-def]
+def _seed_old_booking_movement(old_apps) -> dict:
     from datetime import UTC, datetime, timedelta
     from decimal import Decimal
 

@@ -123,7 +123,7 @@ def pinned_now() -> Iterator[None]:
 
 
 @pytest.fixture
-def generous_throttles(settings) -> None:  # type: ignore[no-untyped-def]
+def generous_throttles(settings) -> None:
     # Hundreds of requests a minute from one caller are the point here, not abuse.
     settings.REST_FRAMEWORK = {
         **settings.REST_FRAMEWORK,
@@ -268,7 +268,7 @@ def _run(operation: Any, base_url: str, token: str, path_ids: dict[str, str]) ->
 @pytest.mark.parametrize("role", ["member", "manager"])
 def test_every_operation_answers_as_its_schema_says(
     live_server, seeded: Seeded, generous_throttles: None, role: str
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     # Given the schema the live server serves, and a caller of the seeded space
     schema = schemathesis.openapi.from_url(
         f"{live_server.url}/api/schema/?format=json", config=_config()

@@ -30,34 +30,34 @@ def slot(
 
 
 @pytest.fixture
-def space():  # type: ignore[no-untyped-def]
+def space():
     return MakerspaceFactory.create(timezone="Europe/Kyiv", business_hours=ALWAYS_OPEN)
 
 
 @pytest.fixture
-def laser_skill(space):  # type: ignore[no-untyped-def]
+def laser_skill(space):
     return SkillFactory.create(makerspace=space, slug="laser-basic", name="Laser basics")
 
 
 @pytest.fixture
-def laser(space, laser_skill):  # type: ignore[no-untyped-def]
+def laser(space, laser_skill):
     machine = EquipmentFactory.create(makerspace=space, name="Laser cutter", type="laser_cutter")
     machine.skill_requirements.add(laser_skill)
     return machine
 
 
 @pytest.fixture
-def member(space, laser_skill):  # type: ignore[no-untyped-def]
+def member(space, laser_skill):
     membership = MembershipFactory.create(makerspace=space, role="member")
     MemberSkill.objects.create(membership=membership, skill=laser_skill)
     return membership.user
 
 
 @pytest.fixture
-def untrained(space):  # type: ignore[no-untyped-def]
+def untrained(space):
     return MembershipFactory.create(makerspace=space, role="member").user
 
 
 @pytest.fixture
-def manager(space):  # type: ignore[no-untyped-def]
+def manager(space):
     return MembershipFactory.create(makerspace=space, role="manager").user

@@ -828,7 +828,7 @@ def test_the_reservation_list_costs_the_same_queries_for_1_or_100_bookings(
     assert len(response.json()["data"]) == count
 
 
-def test_check_out_deducts_the_material_used_linked_to_the_booking(  # type: ignore[no-untyped-def]
+def test_check_out_deducts_the_material_used_linked_to_the_booking(
     space, laser, member, manager
 ) -> None:
     from decimal import Decimal

@@ -91,7 +91,7 @@ def blocks(html: str, kind: str) -> list[str]:
     return [" ".join(re.sub(r"<[^>]+>", " ", block).split()) for block in found]
 
 
-def machine_names(response) -> list[str]:  # type: ignore[no-untyped-def]
+def machine_names(response) -> list[str]:
     return re.findall(r'class="machine-name" href="[^"]*">([^<]*)</a>', response.content.decode())
 
 
@@ -102,13 +102,13 @@ def style_of_block(html: str, kind: str) -> str:
 
 
 @pytest.fixture
-def member_client(client, member):  # type: ignore[no-untyped-def]
+def member_client(client, member):
     client.force_login(member)
     return client
 
 
 @pytest.fixture
-def other_member(space, laser_skill):  # type: ignore[no-untyped-def]
+def other_member(space, laser_skill):
     membership = MembershipFactory.create(
         makerspace=space, role="member", user__name="Taras Other", user__email="taras@example.org"
     )
@@ -117,14 +117,14 @@ def other_member(space, laser_skill):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def printer(space):  # type: ignore[no-untyped-def]
+def printer(space):
     return EquipmentFactory.create(
         makerspace=space, name="Prusa MK4", type="3d_printer", hourly_rate="4.50"
     )
 
 
 @pytest.fixture
-def cnc(space):  # type: ignore[no-untyped-def]
+def cnc(space):
     return EquipmentFactory.create(
         makerspace=space, name="Shapeoko CNC", type="cnc_machine", status="maintenance"
     )
@@ -133,7 +133,7 @@ def cnc(space):  # type: ignore[no-untyped-def]
 # --- the list of a space's machines --------------------------------------------------------
 
 
-def test_list_shows_availability_rate_and_skills_held(  # type: ignore[no-untyped-def]
+def test_list_shows_availability_rate_and_skills_held(
     member_client, space, laser, printer, cnc, other_member
 ) -> None:
     now = timezone.now()
@@ -162,7 +162,7 @@ def test_list_shows_availability_rate_and_skills_held(  # type: ignore[no-untype
     assert machine_url(laser) in rows["Laser cutter"]
 
 
-def test_list_marks_a_skill_the_viewer_lacks_as_missing(client, untrained, laser) -> None:  # type: ignore[no-untyped-def]
+def test_list_marks_a_skill_the_viewer_lacks_as_missing(client, untrained, laser) -> None:
     client.force_login(untrained)
 
     response = client.get(list_url(laser.makerspace))
@@ -173,7 +173,7 @@ def test_list_marks_a_skill_the_viewer_lacks_as_missing(client, untrained, laser
     assert "chip skill held" not in html
 
 
-def test_list_filters_by_type_and_status(member_client, space, laser, printer, cnc) -> None:  # type: ignore[no-untyped-def]
+def test_list_filters_by_type_and_status(member_client, space, laser, printer, cnc) -> None:
     by_type = member_client.get(list_url(space), {"type": "3d_printer"})
     by_status = member_client.get(list_url(space), {"status": "maintenance"})
     nonsense = member_client.get(list_url(space), {"type": "time_machine"})
@@ -189,7 +189,7 @@ def test_list_filters_by_type_and_status(member_client, space, laser, printer, c
 # --- a machine's timetable ----------------------------------------------------------------
 
 
-def test_timetable_shows_own_and_others_bookings_at_local_hours(  # type: ignore[no-untyped-def]
+def test_timetable_shows_own_and_others_bookings_at_local_hours(
     member_client, member, other_member, laser
 ) -> None:
     mine_start, mine_end = slot(days=1, hour=10)
@@ -212,7 +212,7 @@ def test_timetable_shows_own_and_others_bookings_at_local_hours(  # type: ignore
     assert "taras@example.org" not in html
 
 
-def test_timetable_positions_stay_css_in_ukrainian(member_client, member, laser) -> None:  # type: ignore[no-untyped-def]
+def test_timetable_positions_stay_css_in_ukrainian(member_client, member, laser) -> None:
     member.locale = "uk"
     member.save()
     start, end = slot(days=1, hour=10)
@@ -226,7 +226,7 @@ def test_timetable_positions_stay_css_in_ukrainian(member_client, member, laser)
     assert style_of_block(response.content.decode(), "yours").startswith("top: 41.667%;")
 
 
-def test_timetable_week_navigation_and_day_view(member_client, laser) -> None:  # type: ignore[no-untyped-def]
+def test_timetable_week_navigation_and_day_view(member_client, laser) -> None:
     day = slot(days=3)[0].date()
     monday = day - timedelta(days=day.weekday())
 
@@ -243,7 +243,7 @@ def test_timetable_week_navigation_and_day_view(member_client, laser) -> None:  
     assert f"date={day + timedelta(days=1)}" in single_html
 
 
-def test_timetable_shows_opening_hours_and_closures(member_client, space, laser) -> None:  # type: ignore[no-untyped-def]
+def test_timetable_shows_opening_hours_and_closures(member_client, space, laser) -> None:
     space.business_hours = {
         day: [["09:00", "17:00"]] for day in ("mon", "tue", "wed", "thu", "fri")
     }
@@ -263,7 +263,7 @@ def test_timetable_shows_opening_hours_and_closures(member_client, space, laser)
     assert html.count(whole_day) == open_days
 
 
-def test_timetable_on_the_autumn_clock_change_keeps_wall_clock_hours(  # type: ignore[no-untyped-def]
+def test_timetable_on_the_autumn_clock_change_keeps_wall_clock_hours(
     member_client, member, laser
 ) -> None:
     # 26 Oct 2025: Kyiv clocks went back at 04:00, a 25-hour day.
@@ -280,7 +280,7 @@ def test_timetable_on_the_autumn_clock_change_keeps_wall_clock_hours(  # type: i
 # --- booking from the page ----------------------------------------------------------------
 
 
-def test_booking_from_the_page_stores_the_local_slot(member_client, member, laser) -> None:  # type: ignore[no-untyped-def]
+def test_booking_from_the_page_stores_the_local_slot(member_client, member, laser) -> None:
     start, end = slot(days=2, hour=10, minutes=90)
 
     response = member_client.post(machine_url(laser), form_of(start, end), follow=True)
@@ -293,7 +293,7 @@ def test_booking_from_the_page_stores_the_local_slot(member_client, member, lase
     assertContains(response, f"Booked Laser cutter for {start:%a %-d %b}, 10:00–11:30.")
 
 
-def test_a_too_short_booking_shows_the_rule_and_writes_nothing(member_client, laser) -> None:  # type: ignore[no-untyped-def]
+def test_a_too_short_booking_shows_the_rule_and_writes_nothing(member_client, laser) -> None:
     start, end = slot(days=2, hour=10, minutes=15)
 
     response = member_client.post(machine_url(laser), form_of(start, end))
@@ -303,7 +303,7 @@ def test_a_too_short_booking_shows_the_rule_and_writes_nothing(member_client, la
     assert not Reservation.objects.exists()
 
 
-def test_a_time_the_clocks_skip_is_refused_by_the_form(member_client, laser) -> None:  # type: ignore[no-untyped-def]
+def test_a_time_the_clocks_skip_is_refused_by_the_form(member_client, laser) -> None:
     # 28 Mar 2027: Kyiv clocks jump from 03:00 to 04:00.
     response = member_client.post(
         machine_url(laser), {"date": "2027-03-28", "start": "03:30", "end": "05:00"}
@@ -313,7 +313,7 @@ def test_a_time_the_clocks_skip_is_refused_by_the_form(member_client, laser) -> 
     assert not Reservation.objects.exists()
 
 
-def test_an_untrained_member_is_told_which_skill_is_missing(client, untrained, laser) -> None:  # type: ignore[no-untyped-def]
+def test_an_untrained_member_is_told_which_skill_is_missing(client, untrained, laser) -> None:
     client.force_login(untrained)
     start, end = slot(days=2, hour=10)
 
@@ -330,7 +330,7 @@ def test_an_untrained_member_is_told_which_skill_is_missing(client, untrained, l
     assert not Reservation.objects.exists()
 
 
-def test_a_taken_slot_offers_the_waitlist_and_joining_queues_the_member(  # type: ignore[no-untyped-def]
+def test_a_taken_slot_offers_the_waitlist_and_joining_queues_the_member(
     member_client, member, other_member, laser
 ) -> None:
     start, end = slot(days=2, hour=10)
@@ -354,7 +354,7 @@ def test_a_taken_slot_offers_the_waitlist_and_joining_queues_the_member(  # type
     assertContains(joined, reverse("equipment:waitlist-leave", kwargs={"entry_id": entry.pk}))
 
 
-def test_joining_the_waitlist_for_a_free_slot_says_to_book_it(member_client, member, laser) -> None:  # type: ignore[no-untyped-def]
+def test_joining_the_waitlist_for_a_free_slot_says_to_book_it(member_client, member, laser) -> None:
     start, end = slot(days=2, hour=10)
 
     response = member_client.post(waitlist_url(laser), form_of(start, end), follow=True)
@@ -366,9 +366,7 @@ def test_joining_the_waitlist_for_a_free_slot_says_to_book_it(member_client, mem
 # --- my bookings --------------------------------------------------------------------------
 
 
-def test_my_bookings_lists_upcoming_and_past_in_local_time(  # type: ignore[no-untyped-def]
-    member_client, member, laser
-) -> None:
+def test_my_bookings_lists_upcoming_and_past_in_local_time(member_client, member, laser) -> None:
     upcoming_start, upcoming_end = slot(days=1, hour=10)
     past_start, past_end = slot(days=-3, hour=18)
     booked(laser, member, upcoming_start, upcoming_end)
@@ -391,7 +389,7 @@ def test_my_bookings_lists_upcoming_and_past_in_local_time(  # type: ignore[no-u
     )
 
 
-def test_cancel_from_my_bookings(member_client, member, laser) -> None:  # type: ignore[no-untyped-def]
+def test_cancel_from_my_bookings(member_client, member, laser) -> None:
     reservation = booked(laser, member, *slot(days=1, hour=10))
 
     response = member_client.post(
@@ -406,7 +404,7 @@ def test_cancel_from_my_bookings(member_client, member, laser) -> None:  # type:
     assertContains(response, "Cancelled Laser cutter")
 
 
-def test_a_started_booking_cannot_be_cancelled_by_the_member(member_client, member, laser) -> None:  # type: ignore[no-untyped-def]
+def test_a_started_booking_cannot_be_cancelled_by_the_member(member_client, member, laser) -> None:
     now = timezone.now()
     reservation = booked(laser, member, now - timedelta(minutes=5), now + timedelta(minutes=55))
 
@@ -420,7 +418,7 @@ def test_a_started_booking_cannot_be_cancelled_by_the_member(member_client, memb
     assert reservation.status == ReservationStatus.CONFIRMED
 
 
-def test_someone_elses_booking_cannot_be_cancelled_from_my_bookings(  # type: ignore[no-untyped-def]
+def test_someone_elses_booking_cannot_be_cancelled_from_my_bookings(
     member_client, other_member, laser
 ) -> None:
     theirs = booked(laser, other_member, *slot(days=1, hour=10))
@@ -434,7 +432,7 @@ def test_someone_elses_booking_cannot_be_cancelled_from_my_bookings(  # type: ig
     assert theirs.status == ReservationStatus.CONFIRMED
 
 
-def test_check_in_and_check_out_when_allowed(member_client, member, laser) -> None:  # type: ignore[no-untyped-def]
+def test_check_in_and_check_out_when_allowed(member_client, member, laser) -> None:
     now = timezone.now()
     reservation = booked(laser, member, now - timedelta(minutes=5), now + timedelta(minutes=55))
     later = booked(laser, member, *slot(days=3, hour=10))
@@ -460,7 +458,7 @@ def test_check_in_and_check_out_when_allowed(member_client, member, laser) -> No
     assert reservation.used_minutes is not None
 
 
-def test_claim_an_offered_slot_and_leave_a_waitlist(member_client, member, laser) -> None:  # type: ignore[no-untyped-def]
+def test_claim_an_offered_slot_and_leave_a_waitlist(member_client, member, laser) -> None:
     offered_start, offered_end = slot(days=2, hour=10)
     offered = WaitlistEntry.objects.create(
         makerspace=laser.makerspace,
@@ -497,7 +495,7 @@ def test_claim_an_offered_slot_and_leave_a_waitlist(member_client, member, laser
 # --- who may see the pages ------------------------------------------------------------------
 
 
-def test_outsiders_get_404_and_book_nothing(client, laser) -> None:  # type: ignore[no-untyped-def]
+def test_outsiders_get_404_and_book_nothing(client, laser) -> None:
     client.force_login(UserFactory.create())
     start, end = slot(days=2, hour=10)
 
@@ -511,21 +509,21 @@ def test_outsiders_get_404_and_book_nothing(client, laser) -> None:  # type: ign
     assert not WaitlistEntry.objects.exists()
 
 
-def test_a_machine_of_another_space_is_404_under_this_space(member_client, space) -> None:  # type: ignore[no-untyped-def]
+def test_a_machine_of_another_space_is_404_under_this_space(member_client, space) -> None:
     elsewhere = EquipmentFactory.create(makerspace=MakerspaceFactory.create())
     url = reverse("equipment:machine", kwargs={"slug": space.slug, "equipment_id": elsewhere.pk})
 
     assert member_client.get(url).status_code == 404
 
 
-def test_signed_out_visitors_are_sent_to_sign_in(client, laser) -> None:  # type: ignore[no-untyped-def]
+def test_signed_out_visitors_are_sent_to_sign_in(client, laser) -> None:
     response = client.get(machine_url(laser))
 
     assert response.status_code == 302
     assert reverse("accounts:login") in response["Location"]
 
 
-def test_the_space_page_links_members_to_booking(member_client, space) -> None:  # type: ignore[no-untyped-def]
+def test_the_space_page_links_members_to_booking(member_client, space) -> None:
     response = member_client.get(reverse("makerspaces:detail", kwargs={"slug": space.slug}))
 
     assertContains(response, f'href="{list_url(space)}"')
@@ -544,7 +542,7 @@ def _machines_with_skills_and_bookings(space: Makerspace, count: int, booker: An
         booked(machine, booker, now + timedelta(hours=index), now + timedelta(hours=index + 1))
 
 
-def test_list_query_count_is_constant(  # type: ignore[no-untyped-def]
+def test_list_query_count_is_constant(
     member_client, member, space, django_assert_max_num_queries
 ) -> None:
     _machines_with_skills_and_bookings(space, 1, member)
@@ -557,7 +555,7 @@ def test_list_query_count_is_constant(  # type: ignore[no-untyped-def]
     assert response.content.decode().count('<tr class="machine-row">') == 26
 
 
-def test_timetable_query_count_is_constant(  # type: ignore[no-untyped-def]
+def test_timetable_query_count_is_constant(
     member_client, member, other_member, laser, django_assert_max_num_queries
 ) -> None:
     day = slot(days=1)[0].date()
@@ -577,7 +575,7 @@ def test_timetable_query_count_is_constant(  # type: ignore[no-untyped-def]
     assert len(blocks(html, "yours")) + len(blocks(html, "booked")) >= 30
 
 
-def test_my_bookings_query_count_is_constant(  # type: ignore[no-untyped-def]
+def test_my_bookings_query_count_is_constant(
     member_client, member, laser, printer, django_assert_max_num_queries
 ) -> None:
     booked(laser, member, *slot(days=1, hour=10))
@@ -596,7 +594,7 @@ def test_my_bookings_query_count_is_constant(  # type: ignore[no-untyped-def]
 # --- in Ukrainian -----------------------------------------------------------------------------
 
 
-def test_a_member_with_the_ukrainian_locale_sees_the_machines_in_ukrainian(  # type: ignore[no-untyped-def]
+def test_a_member_with_the_ukrainian_locale_sees_the_machines_in_ukrainian(
     member_client, member, space, laser
 ) -> None:
     member.locale = "uk"

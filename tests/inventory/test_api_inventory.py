@@ -56,22 +56,22 @@ ITEM_FIELDS = {
 
 
 @pytest.fixture
-def space():  # type: ignore[no-untyped-def]
+def space():
     return MakerspaceFactory.create(name="Kyiv Lab", slug="kyiv-lab")
 
 
 @pytest.fixture
-def admin(space) -> User:  # type: ignore[no-untyped-def]
+def admin(space) -> User:
     return MembershipFactory.create(makerspace=space, role="admin").user
 
 
 @pytest.fixture
-def manager(space) -> User:  # type: ignore[no-untyped-def]
+def manager(space) -> User:
     return MembershipFactory.create(makerspace=space, role="manager").user
 
 
 @pytest.fixture
-def member(space) -> User:  # type: ignore[no-untyped-def]
+def member(space) -> User:
     return MembershipFactory.create(makerspace=space, role="member").user
 
 
@@ -97,7 +97,7 @@ def upload(text: str) -> dict[str, Any]:
 # --- list -----------------------------------------------------------------------------
 
 
-def test_list_answers_the_space_items_with_low_stock_flags(space, staff) -> None:  # type: ignore[no-untyped-def]
+def test_list_answers_the_space_items_with_low_stock_flags(space, staff) -> None:
     stocked_item(space, stock="750", name="PLA white", sku="PLA-W", unit="g", min_stock_level=1000)
     stocked_item(space, stock=20, name="Plywood 3mm", sku="PLY-3", unit="sheet", min_stock_level=5)
     stocked_item(MakerspaceFactory.create(), stock=3, name="Elsewhere", sku="ELSE-1")
@@ -129,7 +129,7 @@ def test_list_answers_the_space_items_with_low_stock_flags(space, staff) -> None
         pytest.param({"category": "fil"}, [], id="category is an exact match"),
     ],
 )
-def test_list_filters(space, staff, query, expected) -> None:  # type: ignore[no-untyped-def]
+def test_list_filters(space, staff, query, expected) -> None:
     stocked_item(
         space,
         stock=100,
@@ -159,7 +159,7 @@ def test_list_filters(space, staff, query, expected) -> None:  # type: ignore[no
         pytest.param({"page": "first"}, "page", id="page not a number"),
     ],
 )
-def test_list_rejects_bad_filters(space, staff, query, field) -> None:  # type: ignore[no-untyped-def]
+def test_list_rejects_bad_filters(space, staff, query, field) -> None:
     response = staff.get(items_url(space), query)
 
     assert response.status_code == 400
@@ -167,7 +167,7 @@ def test_list_rejects_bad_filters(space, staff, query, field) -> None:  # type: 
     assert field in error_of(response)["details"]
 
 
-def test_list_query_count_does_not_grow_with_rows(  # type: ignore[no-untyped-def]
+def test_list_query_count_does_not_grow_with_rows(
     space, manager, django_assert_max_num_queries
 ) -> None:
     InventoryItemFactory.create(makerspace=space)
@@ -185,7 +185,7 @@ def test_list_query_count_does_not_grow_with_rows(  # type: ignore[no-untyped-de
 # --- create, read, update ---------------------------------------------------------------
 
 
-def test_create_records_the_opening_stock_as_one_movement(space, manager, staff) -> None:  # type: ignore[no-untyped-def]
+def test_create_records_the_opening_stock_as_one_movement(space, manager, staff) -> None:
     response = staff.post(
         items_url(space),
         {
@@ -211,7 +211,7 @@ def test_create_records_the_opening_stock_as_one_movement(space, manager, staff)
     ]
 
 
-def test_create_without_stock_writes_no_movement(space, staff) -> None:  # type: ignore[no-untyped-def]
+def test_create_without_stock_writes_no_movement(space, staff) -> None:
     response = staff.post(items_url(space), {"name": "Heat inserts M3", "sku": "INS-M3"})
 
     assert response.status_code == 201
@@ -219,7 +219,7 @@ def test_create_without_stock_writes_no_movement(space, staff) -> None:  # type:
     assert not StockMovement.objects.filter(item_id=response.json()["id"]).exists()
 
 
-def test_create_with_a_sku_the_space_has_answers_400_and_writes_nothing(space, staff) -> None:  # type: ignore[no-untyped-def]
+def test_create_with_a_sku_the_space_has_answers_400_and_writes_nothing(space, staff) -> None:
     stocked_item(space, stock=5, sku="PETG-BK")
 
     response = staff.post(
@@ -233,7 +233,7 @@ def test_create_with_a_sku_the_space_has_answers_400_and_writes_nothing(space, s
     assert StockMovement.objects.count() == 1
 
 
-def test_renaming_a_sku_to_one_the_space_has_answers_400(space, staff) -> None:  # type: ignore[no-untyped-def]
+def test_renaming_a_sku_to_one_the_space_has_answers_400(space, staff) -> None:
     stocked_item(space, sku="PETG-BK")
     item = stocked_item(space, sku="PETG-WH")
 
@@ -245,7 +245,7 @@ def test_renaming_a_sku_to_one_the_space_has_answers_400(space, staff) -> None: 
     assert item.sku == "PETG-WH"
 
 
-def test_the_same_sku_in_another_space_is_fine(space, staff) -> None:  # type: ignore[no-untyped-def]
+def test_the_same_sku_in_another_space_is_fine(space, staff) -> None:
     stocked_item(MakerspaceFactory.create(), stock=5, sku="PETG-BK")
 
     response = staff.post(items_url(space), {"name": "PETG", "sku": "PETG-BK"})
@@ -263,7 +263,7 @@ def test_the_same_sku_in_another_space_is_fine(space, staff) -> None:  # type: i
         pytest.param({"sku": ""}, "sku", id="blank sku"),
     ],
 )
-def test_create_rejects_bad_bodies_and_writes_nothing(space, staff, body, field) -> None:  # type: ignore[no-untyped-def]
+def test_create_rejects_bad_bodies_and_writes_nothing(space, staff, body, field) -> None:
     response = staff.post(items_url(space), {"name": "Resin grey", "sku": "RES-G", **body})
 
     assert response.status_code == 400
@@ -273,7 +273,7 @@ def test_create_rejects_bad_bodies_and_writes_nothing(space, staff, body, field)
     assert not StockMovement.objects.exists()
 
 
-def test_patch_refuses_current_stock_and_changes_nothing(space, staff) -> None:  # type: ignore[no-untyped-def]
+def test_patch_refuses_current_stock_and_changes_nothing(space, staff) -> None:
     item = stocked_item(space, stock=10, name="Acrylic 3mm")
 
     response = staff.patch(item_url(item), {"current_stock": "99", "name": "Acrylic clear"})
@@ -285,7 +285,7 @@ def test_patch_refuses_current_stock_and_changes_nothing(space, staff) -> None: 
     assert item.movements.count() == 1
 
 
-def test_retrieve_sends_an_etag_and_a_stale_if_match_answers_412(space, staff) -> None:  # type: ignore[no-untyped-def]
+def test_retrieve_sends_an_etag_and_a_stale_if_match_answers_412(space, staff) -> None:
     item = stocked_item(space, stock=10, name="Acrylic 3mm")
     loaded = staff.get(item_url(item))
     assert loaded.status_code == 200
@@ -307,7 +307,7 @@ def test_retrieve_sends_an_etag_and_a_stale_if_match_answers_412(space, staff) -
     assert fresh["ETag"] != fresh_etag
 
 
-def test_admin_deleting_an_item_with_a_ledger_deactivates_it(space, admin) -> None:  # type: ignore[no-untyped-def]
+def test_admin_deleting_an_item_with_a_ledger_deactivates_it(space, admin) -> None:
     kept = stocked_item(space, stock=3)
     unused = stocked_item(space)
 
@@ -324,7 +324,7 @@ def test_admin_deleting_an_item_with_a_ledger_deactivates_it(space, admin) -> No
 # --- deduct ------------------------------------------------------------------------------
 
 
-def test_deduct_answers_the_new_stock_and_writes_a_deduct_movement(space, manager, staff) -> None:  # type: ignore[no-untyped-def]
+def test_deduct_answers_the_new_stock_and_writes_a_deduct_movement(space, manager, staff) -> None:
     item = stocked_item(space, stock="25.5", unit="g")
     project = project_services.project_create(
         makerspace=space, owner=manager, name="Bracket", acting_user=manager
@@ -354,7 +354,7 @@ def test_deduct_answers_the_new_stock_and_writes_a_deduct_movement(space, manage
     assert stock_of(item) == ledger_sum(item) == Decimal("23.25")
 
 
-def test_deducting_more_than_in_stock_answers_400_and_writes_nothing(space, staff) -> None:  # type: ignore[no-untyped-def]
+def test_deducting_more_than_in_stock_answers_400_and_writes_nothing(space, staff) -> None:
     item = stocked_item(space, stock=3, name="Walnut board", unit="sheet")
     before = InventoryItem.objects.get(pk=item.pk)
 
@@ -390,7 +390,7 @@ def test_deducting_more_than_in_stock_answers_400_and_writes_nothing(space, staf
         pytest.param(None, id="missing"),
     ],
 )
-def test_deduct_rejects_bad_quantities_and_writes_nothing(space, staff, quantity) -> None:  # type: ignore[no-untyped-def]
+def test_deduct_rejects_bad_quantities_and_writes_nothing(space, staff, quantity) -> None:
     item = stocked_item(space, stock=10)
     body = {"reason": "Test"} if quantity is None else {"quantity": quantity, "reason": "Test"}
 
@@ -411,7 +411,7 @@ def test_deduct_rejects_bad_quantities_and_writes_nothing(space, staff, quantity
         pytest.param({"quantity": "1", "reason": "x", "project": "nope"}, "project", id="bad uuid"),
     ],
 )
-def test_deduct_rejects_bad_bodies(space, staff, body, field) -> None:  # type: ignore[no-untyped-def]
+def test_deduct_rejects_bad_bodies(space, staff, body, field) -> None:
     item = stocked_item(space, stock=10)
 
     response = staff.post(item_url(item, "deduct"), body)
@@ -424,7 +424,7 @@ def test_deduct_rejects_bad_bodies(space, staff, body, field) -> None:  # type: 
 # --- restock -----------------------------------------------------------------------------
 
 
-def test_restock_with_a_unit_cost_updates_the_item_cost(space, manager, staff) -> None:  # type: ignore[no-untyped-def]
+def test_restock_with_a_unit_cost_updates_the_item_cost(space, manager, staff) -> None:
     item = stocked_item(space, stock=100, unit="g", unit_cost=Decimal("0.03"))
 
     response = staff.post(
@@ -445,7 +445,7 @@ def test_restock_with_a_unit_cost_updates_the_item_cost(space, manager, staff) -
     )
 
 
-def test_restock_without_a_unit_cost_keeps_the_item_cost(space, staff) -> None:  # type: ignore[no-untyped-def]
+def test_restock_without_a_unit_cost_keeps_the_item_cost(space, staff) -> None:
     item = stocked_item(space, stock=1, unit_cost=Decimal("2.50"))
 
     response = staff.post(item_url(item, "restock"), {"quantity": "4"})
@@ -457,7 +457,7 @@ def test_restock_without_a_unit_cost_keeps_the_item_cost(space, staff) -> None: 
 
 
 @pytest.mark.parametrize("quantity", ["0", "-5", "many"])
-def test_restock_rejects_bad_quantities(space, staff, quantity) -> None:  # type: ignore[no-untyped-def]
+def test_restock_rejects_bad_quantities(space, staff, quantity) -> None:
     item = stocked_item(space, stock=1)
 
     response = staff.post(item_url(item, "restock"), {"quantity": quantity})
@@ -467,7 +467,7 @@ def test_restock_rejects_bad_quantities(space, staff, quantity) -> None:  # type
     assert item.movements.count() == 1
 
 
-def test_restocking_against_a_purchase_order_closes_it_and_twice_is_409(space, staff) -> None:  # type: ignore[no-untyped-def]
+def test_restocking_against_a_purchase_order_closes_it_and_twice_is_409(space, staff) -> None:
     item = stocked_item(space, stock=2, min_stock_level=5, reorder_quantity=20)
     ordered = staff.post(orders_url(space), {"item": str(item.pk), "quantity": "20"})
     assert ordered.status_code == 201
@@ -488,7 +488,7 @@ def test_restocking_against_a_purchase_order_closes_it_and_twice_is_409(space, s
     assert [str(movement.purchase_order_id) for movement in restocks] == [order_id]
 
 
-def test_restock_refuses_an_order_of_another_item_or_space(space, manager, staff) -> None:  # type: ignore[no-untyped-def]
+def test_restock_refuses_an_order_of_another_item_or_space(space, manager, staff) -> None:
     item = stocked_item(space, stock=2)
     other_item = stocked_item(space, stock=2)
     foreign_item = stocked_item(MakerspaceFactory.create(), stock=2)
@@ -516,7 +516,7 @@ def test_restock_refuses_an_order_of_another_item_or_space(space, manager, staff
 # --- adjust ------------------------------------------------------------------------------
 
 
-def test_adjust_records_the_difference_with_its_reason(space, manager, staff) -> None:  # type: ignore[no-untyped-def]
+def test_adjust_records_the_difference_with_its_reason(space, manager, staff) -> None:
     item = stocked_item(space, stock=40)
 
     down = staff.post(item_url(item, "adjust"), {"new_stock": "37", "reason": "Stock count"})
@@ -532,7 +532,7 @@ def test_adjust_records_the_difference_with_its_reason(space, manager, staff) ->
     assert stock_of(item) == ledger_sum(item)
 
 
-def test_adjust_to_the_same_count_writes_no_movement(space, staff) -> None:  # type: ignore[no-untyped-def]
+def test_adjust_to_the_same_count_writes_no_movement(space, staff) -> None:
     item = stocked_item(space, stock=12)
 
     response = staff.post(item_url(item, "adjust"), {"new_stock": "12.000", "reason": "Count"})
@@ -551,7 +551,7 @@ def test_adjust_to_the_same_count_writes_no_movement(space, staff) -> None:  # t
         pytest.param({"reason": "Count"}, "new_stock", id="no count"),
     ],
 )
-def test_adjust_rejects_bad_bodies_and_writes_nothing(space, staff, body, field) -> None:  # type: ignore[no-untyped-def]
+def test_adjust_rejects_bad_bodies_and_writes_nothing(space, staff, body, field) -> None:
     item = stocked_item(space, stock=12)
 
     response = staff.post(item_url(item, "adjust"), body)
@@ -566,7 +566,7 @@ def test_adjust_rejects_bad_bodies_and_writes_nothing(space, staff, body, field)
 
 
 @pytest.fixture
-def busy_item(space, manager) -> tuple[InventoryItem, datetime]:  # type: ignore[no-untyped-def]
+def busy_item(space, manager) -> tuple[InventoryItem, datetime]:
     """Opening 10, deduct 2, restock 5, then (after the time returned) a count of 12."""
     item = stocked_item(space, stock=10, acting_user=manager)
     services.stock_deduct(item=item, quantity=Decimal("2"), reason="Jig", acting_user=manager)
@@ -576,7 +576,7 @@ def busy_item(space, manager) -> tuple[InventoryItem, datetime]:  # type: ignore
     return item, middle
 
 
-def test_movements_list_the_ledger_newest_first(busy_item, manager, staff) -> None:  # type: ignore[no-untyped-def]
+def test_movements_list_the_ledger_newest_first(busy_item, manager, staff) -> None:
     item, _middle = busy_item
 
     response = staff.get(item_url(item, "movements/"))
@@ -603,7 +603,7 @@ def test_movements_list_the_ledger_newest_first(busy_item, manager, staff) -> No
         pytest.param({"kind": "deduct", "until": "middle"}, ["deduct"], id="kind and until"),
     ],
 )
-def test_movements_filters(busy_item, staff, query, kinds) -> None:  # type: ignore[no-untyped-def]
+def test_movements_filters(busy_item, staff, query, kinds) -> None:
     item, middle = busy_item
     query = {
         key: middle.isoformat() if value == "middle" else value for key, value in query.items()
@@ -626,7 +626,7 @@ def test_movements_filters(busy_item, staff, query, kinds) -> None:  # type: ign
         ),
     ],
 )
-def test_movements_reject_bad_filters(busy_item, staff, query, field) -> None:  # type: ignore[no-untyped-def]
+def test_movements_reject_bad_filters(busy_item, staff, query, field) -> None:
     item, _middle = busy_item
 
     response = staff.get(item_url(item, "movements/"), query)
@@ -635,7 +635,7 @@ def test_movements_reject_bad_filters(busy_item, staff, query, field) -> None:  
     assert field in error_of(response)["details"]
 
 
-def test_movements_take_any_utc_offset_python_reads(busy_item, staff) -> None:  # type: ignore[no-untyped-def]
+def test_movements_take_any_utc_offset_python_reads(busy_item, staff) -> None:
     # The database holds offsets of at most 15:59; the filter hands it UTC.
     item, _middle = busy_item
 
@@ -648,7 +648,7 @@ def test_movements_take_any_utc_offset_python_reads(busy_item, staff) -> None:  
     assert len(response.json()["data"]) == 4
 
 
-def test_movement_list_query_count_does_not_grow_with_rows(  # type: ignore[no-untyped-def]
+def test_movement_list_query_count_does_not_grow_with_rows(
     space, manager, django_assert_max_num_queries
 ) -> None:
     item = stocked_item(space, stock=1, acting_user=manager)
@@ -674,7 +674,7 @@ def test_movement_list_query_count_does_not_grow_with_rows(  # type: ignore[no-u
 
 
 @pytest.fixture
-def low_items(space, manager):  # type: ignore[no-untyped-def]
+def low_items(space, manager):
     pla = stocked_item(
         space,
         stock=2,
@@ -702,7 +702,7 @@ def low_items(space, manager):  # type: ignore[no-untyped-def]
     return pla, resin
 
 
-def test_reorder_suggestions_subtract_what_is_on_order(low_items, space, manager) -> None:  # type: ignore[no-untyped-def]
+def test_reorder_suggestions_subtract_what_is_on_order(low_items, space, manager) -> None:
     response = client_for(manager).get(items_url(space) + "reorder-suggestions")
 
     assert response.status_code == 200
@@ -714,7 +714,7 @@ def test_reorder_suggestions_subtract_what_is_on_order(low_items, space, manager
     assert rows["PLA-W"]["supplier"] == "Acme"
 
 
-def test_reorder_suggestions_as_csv(low_items, space, staff) -> None:  # type: ignore[no-untyped-def]
+def test_reorder_suggestions_as_csv(low_items, space, staff) -> None:
     response = staff.get(items_url(space) + "reorder-suggestions", {"format": "csv"})
 
     assert response.status_code == 200
@@ -727,7 +727,7 @@ def test_reorder_suggestions_as_csv(low_items, space, staff) -> None:  # type: i
     ]
 
 
-def test_purchase_orders_are_created_listed_and_cancelled(space, manager, staff) -> None:  # type: ignore[no-untyped-def]
+def test_purchase_orders_are_created_listed_and_cancelled(space, manager, staff) -> None:
     item = stocked_item(space, stock=1, supplier="Acme")
 
     created = staff.post(orders_url(space), {"item": str(item.pk), "quantity": "12.5"})
@@ -759,7 +759,7 @@ def test_purchase_orders_are_created_listed_and_cancelled(space, manager, staff)
         pytest.param({"item": "own", "quantity": "3", "status": "received"}, "status", id="status"),
     ],
 )
-def test_purchase_order_create_rejects_bad_bodies(space, staff, body, field) -> None:  # type: ignore[no-untyped-def]
+def test_purchase_order_create_rejects_bad_bodies(space, staff, body, field) -> None:
     own = stocked_item(space)
     foreign = stocked_item(MakerspaceFactory.create())
     body = {**body, "item": str((own if body["item"] == "own" else foreign).pk)}
@@ -774,7 +774,7 @@ def test_purchase_order_create_rejects_bad_bodies(space, staff, body, field) -> 
 # --- CSV ---------------------------------------------------------------------------------
 
 
-def test_export_answers_the_active_items_as_csv(space, admin, manager) -> None:  # type: ignore[no-untyped-def]
+def test_export_answers_the_active_items_as_csv(space, admin, manager) -> None:
     stocked_item(space, stock="1.5", name="PLA white", sku="PLA-W", unit="kg", unit_cost=20)
     gone = stocked_item(space, stock=1, name="Old stuff", sku="OLD-1")
     services.item_delete(item=gone, acting_user=admin)
@@ -801,7 +801,7 @@ PLA-4,PLA red again,g,10,1
 
 
 @pytest.mark.parametrize("dry_run", [True, False], ids=["dry run", "real run"])
-def test_import_with_bad_rows_reports_each_and_writes_nothing(space, staff, dry_run) -> None:  # type: ignore[no-untyped-def]
+def test_import_with_bad_rows_reports_each_and_writes_nothing(space, staff, dry_run) -> None:
     existing = stocked_item(space, stock=3, sku="PLA-4", name="PLA red")
     url = items_url(space) + "import" + ("?dry_run=true" if dry_run else "")
 
@@ -834,7 +834,7 @@ def test_import_with_bad_rows_reports_each_and_writes_nothing(space, staff, dry_
         pytest.param("N" * 65 + ",Thing,1,", "sku", id="sku too long"),
     ],
 )
-def test_import_rejects_values_the_item_cannot_hold(space, staff, row, column) -> None:  # type: ignore[no-untyped-def]
+def test_import_rejects_values_the_item_cannot_hold(space, staff, row, column) -> None:
     text = f"sku,name,current_stock,unit_cost\nOK-1,Fine,1,\n{row}\n"
 
     dry = staff.post(items_url(space) + "import?dry_run=1", upload(text), format="multipart")
@@ -855,7 +855,7 @@ NEW-1,Brass inserts M3,Hardware,pcs,50,10,100,0.05
 """
 
 
-def test_dry_run_of_a_good_file_counts_and_writes_nothing(space, staff) -> None:  # type: ignore[no-untyped-def]
+def test_dry_run_of_a_good_file_counts_and_writes_nothing(space, staff) -> None:
     stocked_item(space, stock=10, sku="EXIST-1", name="PLA white", category="Filament", unit="g")
     stocked_item(space, stock=20, sku="SAME-1", name="Plywood 3mm", category="Wood", unit="sheet")
 
@@ -877,7 +877,7 @@ def test_dry_run_of_a_good_file_counts_and_writes_nothing(space, staff) -> None:
     assert StockMovement.objects.count() == 2
 
 
-def test_import_creates_and_updates_by_sku_with_adjust_movements(space, manager, staff) -> None:  # type: ignore[no-untyped-def]
+def test_import_creates_and_updates_by_sku_with_adjust_movements(space, manager, staff) -> None:
     exist = stocked_item(
         space, stock=10, sku="EXIST-1", name="PLA white", category="Filament", unit="g"
     )
@@ -927,7 +927,7 @@ def test_import_creates_and_updates_by_sku_with_adjust_movements(space, manager,
         pytest.param({"file": SimpleUploadedFile("x.csv", b"\xff\xfe\x00")}, "file", id="binary"),
     ],
 )
-def test_import_rejects_unusable_files(space, staff, body, field) -> None:  # type: ignore[no-untyped-def]
+def test_import_rejects_unusable_files(space, staff, body, field) -> None:
     response = staff.post(items_url(space) + "import", body, format="multipart")
 
     assert response.status_code == 400
@@ -970,7 +970,7 @@ PERMISSION_CASES = [
     ("role", "method", "path", "body", "expected"),
     [pytest.param(*case[1:], id=case[0]) for case in PERMISSION_CASES],
 )
-def test_permissions(space, member, manager, outsider, role, method, path, body, expected) -> None:  # type: ignore[no-untyped-def]
+def test_permissions(space, member, manager, outsider, role, method, path, body, expected) -> None:
     item = stocked_item(space, stock=10, name="PLA white", sku="PLA-W")
     clients: dict[str, Callable[[], APIClient]] = {
         "member": lambda: client_for(member),

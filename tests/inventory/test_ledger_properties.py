@@ -33,12 +33,12 @@ operations = st.lists(
 
 
 @pytest.fixture
-def space():  # type: ignore[no-untyped-def]
+def space():
     return MakerspaceFactory.create()
 
 
 @pytest.fixture
-def keeper(space):  # type: ignore[no-untyped-def]
+def keeper(space):
     return MembershipFactory.create(makerspace=space, role="manager").user
 
 
@@ -85,7 +85,7 @@ def expected_after(stock: Decimal, operation: str, quantity: Decimal) -> Decimal
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(opening=st.integers(min_value=0, max_value=20), steps=operations)
-def test_random_sequences_keep_stock_equal_to_the_ledger(space, keeper, opening, steps) -> None:  # type: ignore[no-untyped-def]
+def test_random_sequences_keep_stock_equal_to_the_ledger(space, keeper, opening, steps) -> None:
     item = stocked_item(space, stock=opening, min_stock_level=5, acting_user=keeper)
     expected = Decimal(opening)
 
@@ -107,7 +107,7 @@ def test_random_sequences_keep_stock_equal_to_the_ledger(space, keeper, opening,
     call_command("check_stock_ledger")
 
 
-def test_check_stock_ledger_passes_when_stock_and_ledger_agree(space) -> None:  # type: ignore[no-untyped-def]
+def test_check_stock_ledger_passes_when_stock_and_ledger_agree(space) -> None:
     stocked_item(space, stock=10, sku="PLA-W")
     stocked_item(space, sku="EMPTY-1")
     out = io.StringIO()
@@ -117,7 +117,7 @@ def test_check_stock_ledger_passes_when_stock_and_ledger_agree(space) -> None:  
     assert "All 2 items agree with their ledger." in out.getvalue()
 
 
-def test_check_stock_ledger_exits_non_zero_and_names_the_sku_on_a_mismatch(space) -> None:  # type: ignore[no-untyped-def]
+def test_check_stock_ledger_exits_non_zero_and_names_the_sku_on_a_mismatch(space) -> None:
     stocked_item(space, stock=10, sku="PLA-W")
     broken = stocked_item(space, stock=10, sku="PLA-BK")
     with connection.cursor() as cursor:
@@ -136,7 +136,7 @@ def test_check_stock_ledger_exits_non_zero_and_names_the_sku_on_a_mismatch(space
     assert "PLA-W" not in err.getvalue()
 
 
-def test_the_orm_refuses_to_change_or_delete_a_movement(space) -> None:  # type: ignore[no-untyped-def]
+def test_the_orm_refuses_to_change_or_delete_a_movement(space) -> None:
     item = stocked_item(space, stock=10)
     movement = item.movements.get()
 
@@ -157,7 +157,7 @@ def test_the_orm_refuses_to_change_or_delete_a_movement(space) -> None:  # type:
         pytest.param("DELETE FROM inventory_stockmovement WHERE id = %s", id="DELETE"),
     ],
 )
-def test_postgres_refuses_update_and_delete_of_the_ledger(space, statement) -> None:  # type: ignore[no-untyped-def]
+def test_postgres_refuses_update_and_delete_of_the_ledger(space, statement) -> None:
     item = stocked_item(space, stock=10)
     movement = item.movements.get()
 
@@ -172,7 +172,7 @@ def test_postgres_refuses_update_and_delete_of_the_ledger(space, statement) -> N
 
 
 @pytest.mark.postgres
-def test_queryset_update_and_delete_are_refused_too(space) -> None:  # type: ignore[no-untyped-def]
+def test_queryset_update_and_delete_are_refused_too(space) -> None:
     item = stocked_item(space, stock=10)
 
     with pytest.raises(IntegrityError), transaction.atomic():

@@ -22,7 +22,7 @@ KYIV = ZoneInfo("Europe/Kyiv")
 
 
 @pytest.fixture(autouse=True)
-def _tasks_run_in_process():  # type: ignore[no-untyped-def]
+def _tasks_run_in_process():
     # Django settings are read under the CELERY_ namespace, so that key is the one to flip.
     previous = celery_app.conf.task_always_eager
     celery_app.conf.update(CELERY_TASK_ALWAYS_EAGER=True)
@@ -31,7 +31,7 @@ def _tasks_run_in_process():  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def space():  # type: ignore[no-untyped-def]
+def space():
     space = MakerspaceFactory.create(name="Kyiv Lab")
     MembershipFactory.create(makerspace=space, role="admin", user__email="admin@kyivlab.org")
     MembershipFactory.create(makerspace=space, role="manager", user__email="manager@kyivlab.org")
@@ -44,7 +44,7 @@ def space():  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def filament(space) -> InventoryItem:  # type: ignore[no-untyped-def]
+def filament(space) -> InventoryItem:
     return stocked_item(
         space,
         stock=1200,
@@ -67,7 +67,7 @@ def restock(item: InventoryItem, quantity: str) -> None:
     services.stock_restock(item=item, quantity=Decimal(quantity), acting_user=system_actor())
 
 
-def test_falling_to_the_minimum_emails_the_admins_and_managers_once(  # type: ignore[no-untyped-def]
+def test_falling_to_the_minimum_emails_the_admins_and_managers_once(
     filament, space, django_capture_on_commit_callbacks
 ) -> None:
     with django_capture_on_commit_callbacks(execute=True):
@@ -85,7 +85,7 @@ def test_falling_to_the_minimum_emails_the_admins_and_managers_once(  # type: ig
     assert alert.is_open is True
 
 
-def test_a_deduction_through_the_api_that_crosses_sends_the_email(  # type: ignore[no-untyped-def]
+def test_a_deduction_through_the_api_that_crosses_sends_the_email(
     filament, space, django_capture_on_commit_callbacks
 ) -> None:
     manager = space.memberships.get(role="manager", status="active").user
@@ -99,7 +99,7 @@ def test_a_deduction_through_the_api_that_crosses_sends_the_email(  # type: igno
     assert [email.subject for email in mail.outbox] == ["Low stock: PLA white at Kyiv Lab"]
 
 
-def test_further_deductions_below_the_minimum_send_nothing(  # type: ignore[no-untyped-def]
+def test_further_deductions_below_the_minimum_send_nothing(
     filament, django_capture_on_commit_callbacks
 ) -> None:
     with django_capture_on_commit_callbacks(execute=True):
@@ -118,7 +118,7 @@ def test_further_deductions_below_the_minimum_send_nothing(  # type: ignore[no-u
     assert ReorderAlert.objects.filter(item=filament).count() == 1
 
 
-def test_a_restock_to_exactly_the_minimum_does_not_rearm_the_alert(  # type: ignore[no-untyped-def]
+def test_a_restock_to_exactly_the_minimum_does_not_rearm_the_alert(
     filament, django_capture_on_commit_callbacks
 ) -> None:
     with django_capture_on_commit_callbacks(execute=True):
@@ -130,7 +130,7 @@ def test_a_restock_to_exactly_the_minimum_does_not_rearm_the_alert(  # type: ign
     assert ReorderAlert.objects.filter(item=filament).count() == 1
 
 
-def test_a_restock_above_the_minimum_then_a_new_fall_sends_again(  # type: ignore[no-untyped-def]
+def test_a_restock_above_the_minimum_then_a_new_fall_sends_again(
     filament, django_capture_on_commit_callbacks
 ) -> None:
     with django_capture_on_commit_callbacks(execute=True):
@@ -151,7 +151,7 @@ def test_a_restock_above_the_minimum_then_a_new_fall_sends_again(  # type: ignor
     ]
 
 
-def test_a_count_or_a_bill_of_materials_that_crosses_sends_the_email(  # type: ignore[no-untyped-def]
+def test_a_count_or_a_bill_of_materials_that_crosses_sends_the_email(
     filament, space, django_capture_on_commit_callbacks
 ) -> None:
     inserts = stocked_item(space, stock=30, name="Brass inserts", sku="INS-M3", min_stock_level=10)
@@ -175,7 +175,7 @@ def test_a_count_or_a_bill_of_materials_that_crosses_sends_the_email(  # type: i
     ]
 
 
-def test_an_item_created_already_low_sends_no_reorder_email(  # type: ignore[no-untyped-def]
+def test_an_item_created_already_low_sends_no_reorder_email(
     space, django_capture_on_commit_callbacks
 ) -> None:
     with django_capture_on_commit_callbacks(execute=True):
@@ -186,7 +186,7 @@ def test_an_item_created_already_low_sends_no_reorder_email(  # type: ignore[no-
     assert not ReorderAlert.objects.exists()
 
 
-def test_running_the_alert_job_twice_sends_one_email(  # type: ignore[no-untyped-def]
+def test_running_the_alert_job_twice_sends_one_email(
     filament, django_capture_on_commit_callbacks
 ) -> None:
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
@@ -201,7 +201,7 @@ def test_running_the_alert_job_twice_sends_one_email(  # type: ignore[no-untyped
     assert len(mail.outbox) == 1
 
 
-def test_the_daily_digest_goes_once_per_space_per_day(space, filament) -> None:  # type: ignore[no-untyped-def]
+def test_the_daily_digest_goes_once_per_space_per_day(space, filament) -> None:
     deduct(filament, "300")
     stocked_item(space, stock=0, name="Resin grey", sku="RES-G", min_stock_level=1)
     stocked_item(space, stock=50, name="Plywood", sku="PLY-3", min_stock_level=5)
@@ -235,7 +235,7 @@ def test_the_daily_digest_goes_once_per_space_per_day(space, filament) -> None: 
     assert LowStockDigest.objects.filter(sent_at__isnull=False).count() == 2
 
 
-def test_the_digest_day_is_the_spaces_own_date(space, filament, time_machine) -> None:  # type: ignore[no-untyped-def]
+def test_the_digest_day_is_the_spaces_own_date(space, filament, time_machine) -> None:
     # Given a Kyiv space with a low item, at 23:00 on New Year's Eve in Kyiv
     deduct(filament, "300")
     time_machine.move_to(datetime(2026, 12, 31, 23, tzinfo=KYIV).astimezone(UTC), tick=False)

@@ -33,7 +33,7 @@ def smtp_server() -> Iterator[tuple[Controller, Inbox]]:
 
 
 @pytest.fixture
-def worker(settings, smtp_server) -> Iterator[str]:  # type: ignore[no-untyped-def]
+def worker(settings, smtp_server) -> Iterator[str]:
     """A `celery worker` on a queue of its own, against this test's database; every task
     this process sends meanwhile goes to that queue."""
     controller, _inbox = smtp_server
@@ -41,7 +41,7 @@ def worker(settings, smtp_server) -> Iterator[str]:  # type: ignore[no-untyped-d
         yield queue
 
 
-def test_two_deductions_crossing_together_send_one_email_and_a_rerun_sends_none(  # type: ignore[no-untyped-def]
+def test_two_deductions_crossing_together_send_one_email_and_a_rerun_sends_none(
     worker, smtp_server
 ) -> None:
     _controller, inbox = smtp_server

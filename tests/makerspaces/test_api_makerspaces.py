@@ -93,7 +93,7 @@ def test_directory_rejects_bad_filters(api_client: APIClient, query: str, field:
 
 def test_directory_query_count_does_not_grow_with_rows(
     api_client: APIClient, django_assert_max_num_queries
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     MakerspaceFactory.create()
     with django_assert_max_num_queries(3):
         api_client.get("/api/v1/makerspaces/?limit=100")
@@ -106,7 +106,7 @@ def test_directory_query_count_does_not_grow_with_rows(
 # --- create, read, update, delete -------------------------------------------------------------
 
 
-def test_any_signed_in_user_creates_a_space_and_becomes_its_admin(user) -> None:  # type: ignore[no-untyped-def]
+def test_any_signed_in_user_creates_a_space_and_becomes_its_admin(user) -> None:
     response = bearer_client(user).post(
         "/api/v1/makerspaces/",
         {
@@ -136,7 +136,7 @@ def test_anonymous_cannot_create_a_space(api_client: APIClient) -> None:
     assert not Makerspace.objects.exists()
 
 
-def test_two_spaces_with_one_name_get_distinct_slugs(user) -> None:  # type: ignore[no-untyped-def]
+def test_two_spaces_with_one_name_get_distinct_slugs(user) -> None:
     client = bearer_client(user)
 
     first = client.post("/api/v1/makerspaces/", {"name": "Fab Lab"}).json()
@@ -163,7 +163,7 @@ def test_two_spaces_with_one_name_get_distinct_slugs(user) -> None:  # type: ign
         ({"name": ""}, "name"),
     ],
 )
-def test_create_rejects_bad_fields_and_writes_nothing(user, body: dict, field: str) -> None:  # type: ignore[no-untyped-def]
+def test_create_rejects_bad_fields_and_writes_nothing(user, body: dict, field: str) -> None:
     response = bearer_client(user).post("/api/v1/makerspaces/", body, format="json")
 
     assert response.status_code == 400, response.content
@@ -224,7 +224,7 @@ def test_non_admins_cannot_patch_or_delete(role: str) -> None:
     assert membership.makerspace.is_active
 
 
-def test_outsider_patch_is_404(user) -> None:  # type: ignore[no-untyped-def]
+def test_outsider_patch_is_404(user) -> None:
     space = MakerspaceFactory.create()
 
     response = bearer_client(user).patch(f"/api/v1/makerspaces/{space.pk}/", {"name": "Mine"})
@@ -288,7 +288,7 @@ def test_only_a_super_admin_verifies() -> None:
     ("policy", "status", "membership_status"),
     [("open", 201, "active"), ("approval", 201, "pending"), ("invite", 403, None)],
 )
-def test_join_follows_the_join_policy(user, policy: str, status: int, membership_status) -> None:  # type: ignore[no-untyped-def]
+def test_join_follows_the_join_policy(user, policy: str, status: int, membership_status) -> None:
     space = MakerspaceFactory.create(join_policy=policy)
 
     response = bearer_client(user).post(f"/api/v1/makerspaces/{space.pk}/join")
@@ -298,7 +298,7 @@ def test_join_follows_the_join_policy(user, policy: str, status: int, membership
     assert (membership.status if membership else None) == membership_status
 
 
-def test_joining_twice_is_409(user) -> None:  # type: ignore[no-untyped-def]
+def test_joining_twice_is_409(user) -> None:
     space = MakerspaceFactory.create(join_policy="open")
     client = bearer_client(user)
     client.post(f"/api/v1/makerspaces/{space.pk}/join")
@@ -310,7 +310,7 @@ def test_joining_twice_is_409(user) -> None:  # type: ignore[no-untyped-def]
     assert Membership.objects.filter(user=user, makerspace=space).count() == 1
 
 
-def test_pending_member_has_no_access_until_approved(user) -> None:  # type: ignore[no-untyped-def]
+def test_pending_member_has_no_access_until_approved(user) -> None:
     space = MakerspaceFactory.create(join_policy="approval")
     manager = MembershipFactory.create(makerspace=space, role="manager")
     client = bearer_client(user)
@@ -329,7 +329,7 @@ def test_pending_member_has_no_access_until_approved(user) -> None:  # type: ign
     assert after.status_code == 200
 
 
-def test_my_memberships_lists_the_callers_spaces(user) -> None:  # type: ignore[no-untyped-def]
+def test_my_memberships_lists_the_callers_spaces(user) -> None:
     mine = MembershipFactory.create(user=user, role="manager")
     MembershipFactory.create()
 
@@ -341,14 +341,14 @@ def test_my_memberships_lists_the_callers_spaces(user) -> None:  # type: ignore[
 
 
 @pytest.mark.parametrize("name", ["New", "Mine", "Invitations"])
-def test_generated_slugs_avoid_page_routes(user, name: str) -> None:  # type: ignore[no-untyped-def]
+def test_generated_slugs_avoid_page_routes(user, name: str) -> None:
     response = bearer_client(user).post("/api/v1/makerspaces/", {"name": name})
 
     assert response.status_code == 201
     assert response.json()["slug"] == f"{name.lower()}-2"
 
 
-def test_a_reserved_slug_is_refused(user) -> None:  # type: ignore[no-untyped-def]
+def test_a_reserved_slug_is_refused(user) -> None:
     response = bearer_client(user).post("/api/v1/makerspaces/", {"name": "X", "slug": "mine"})
 
     assert response.status_code == 400

@@ -16,33 +16,33 @@ pytestmark = [pytest.mark.django_db, pytest.mark.clock]
 
 
 @pytest.fixture
-def space():  # type: ignore[no-untyped-def]
+def space():
     return MakerspaceFactory.create(name="Kyiv Lab")
 
 
 @pytest.fixture
-def admin(space):  # type: ignore[no-untyped-def]
+def admin(space):
     return MembershipFactory.create(makerspace=space, role="admin")
 
 
 @pytest.fixture
-def manager(space):  # type: ignore[no-untyped-def]
+def manager(space):
     return MembershipFactory.create(makerspace=space, role="manager")
 
 
 @pytest.fixture
-def member(space):  # type: ignore[no-untyped-def]
+def member(space):
     return MembershipFactory.create(makerspace=space, role="member")
 
 
-def members_url(space, suffix: str = "") -> str:  # type: ignore[no-untyped-def]
+def members_url(space, suffix: str = "") -> str:
     return f"/api/v1/makerspaces/{space.pk}/members/{suffix}"
 
 
 # --- members ----------------------------------------------------------------------------
 
 
-def test_member_list_shape_and_current_skills_only(space, admin, member) -> None:  # type: ignore[no-untyped-def]
+def test_member_list_shape_and_current_skills_only(space, admin, member) -> None:
     laser = SkillFactory.create(makerspace=space, slug="laser-basic", name="Laser basics")
     lathe = SkillFactory.create(makerspace=space, slug="lathe", name="Lathe")
     MemberSkill.objects.create(membership=member, skill=laser)
@@ -60,7 +60,7 @@ def test_member_list_shape_and_current_skills_only(space, admin, member) -> None
     assert [skill["slug"] for skill in row["skills"]] == ["laser-basic"]
 
 
-def test_member_list_query_count_is_constant(space, admin, django_assert_max_num_queries) -> None:  # type: ignore[no-untyped-def]
+def test_member_list_query_count_is_constant(space, admin, django_assert_max_num_queries) -> None:
     client = bearer_client(admin.user)
     skill = SkillFactory.create(makerspace=space)
     with django_assert_max_num_queries(8) as small:
@@ -72,7 +72,7 @@ def test_member_list_query_count_is_constant(space, admin, django_assert_max_num
     assert len(response.json()["data"]) == 31
 
 
-def test_admin_changes_a_role_and_it_is_audited(space, admin, member) -> None:  # type: ignore[no-untyped-def]
+def test_admin_changes_a_role_and_it_is_audited(space, admin, member) -> None:
     response = bearer_client(admin.user).patch(
         members_url(space, f"{member.pk}/"), {"role": "manager"}
     )
@@ -86,7 +86,7 @@ def test_admin_changes_a_role_and_it_is_audited(space, admin, member) -> None:  
     assert entry.actor == admin.user
 
 
-def test_manager_cannot_change_roles(space, manager, member) -> None:  # type: ignore[no-untyped-def]
+def test_manager_cannot_change_roles(space, manager, member) -> None:
     response = bearer_client(manager.user).patch(
         members_url(space, f"{member.pk}/"), {"role": "admin"}
     )
@@ -96,7 +96,7 @@ def test_manager_cannot_change_roles(space, manager, member) -> None:  # type: i
     assert member.role == "member"
 
 
-def test_last_admin_can_neither_be_demoted_nor_leave(space, admin) -> None:  # type: ignore[no-untyped-def]
+def test_last_admin_can_neither_be_demoted_nor_leave(space, admin) -> None:
     client = bearer_client(admin.user)
 
     demoted = client.patch(members_url(space, f"{admin.pk}/"), {"role": "member"})
@@ -109,7 +109,7 @@ def test_last_admin_can_neither_be_demoted_nor_leave(space, admin) -> None:  # t
     assert admin.role == "admin"
 
 
-def test_an_admin_may_step_down_when_another_admin_remains(space, admin) -> None:  # type: ignore[no-untyped-def]
+def test_an_admin_may_step_down_when_another_admin_remains(space, admin) -> None:
     other = MembershipFactory.create(makerspace=space, role="admin")
 
     response = bearer_client(admin.user).patch(
@@ -120,7 +120,7 @@ def test_an_admin_may_step_down_when_another_admin_remains(space, admin) -> None
     assert Membership.objects.get(pk=other.pk).role == "admin"
 
 
-def test_a_member_may_leave(space, member) -> None:  # type: ignore[no-untyped-def]
+def test_a_member_may_leave(space, member) -> None:
     response = bearer_client(member.user).delete(members_url(space, f"{member.pk}/"))
 
     assert response.status_code == 204
@@ -128,14 +128,14 @@ def test_a_member_may_leave(space, member) -> None:  # type: ignore[no-untyped-d
     assert AuditLogEntry.objects.filter(object_id=str(member.pk), action="leave").exists()
 
 
-def test_a_member_may_not_remove_someone_else(space, member, manager) -> None:  # type: ignore[no-untyped-def]
+def test_a_member_may_not_remove_someone_else(space, member, manager) -> None:
     response = bearer_client(member.user).delete(members_url(space, f"{manager.pk}/"))
 
     assert response.status_code == 403
     assert Membership.objects.filter(pk=manager.pk).exists()
 
 
-def test_bad_role_is_400(space, admin, member) -> None:  # type: ignore[no-untyped-def]
+def test_bad_role_is_400(space, admin, member) -> None:
     response = bearer_client(admin.user).patch(
         members_url(space, f"{member.pk}/"), {"role": "owner"}
     )
@@ -144,7 +144,7 @@ def test_bad_role_is_400(space, admin, member) -> None:  # type: ignore[no-untyp
     assert "role" in response.json()["error"]["details"]
 
 
-def test_membership_of_another_space_is_404_even_for_an_admin(space, admin) -> None:  # type: ignore[no-untyped-def]
+def test_membership_of_another_space_is_404_even_for_an_admin(space, admin) -> None:
     elsewhere = MembershipFactory.create()
 
     response = bearer_client(admin.user).patch(
@@ -159,11 +159,11 @@ def test_membership_of_another_space_is_404_even_for_an_admin(space, admin) -> N
 # --- invitations ----------------------------------------------------------------------------
 
 
-def invite(client, space, email: str, role: str = "member", capture=None):  # type: ignore[no-untyped-def]
+def invite(client, space, email: str, role: str = "member", capture=None):
     return client.post(members_url(space), {"email": email, "role": role})
 
 
-def test_invitation_by_email_then_accept(space, admin, django_capture_on_commit_callbacks) -> None:  # type: ignore[no-untyped-def]
+def test_invitation_by_email_then_accept(space, admin, django_capture_on_commit_callbacks) -> None:
     colleague = UserFactory.create(email="colleague@example.org")
     with django_capture_on_commit_callbacks(execute=True):
         invited = invite(bearer_client(admin.user), space, "Colleague@Example.org", "manager")
@@ -190,14 +190,14 @@ def test_invitation_by_email_then_accept(space, admin, django_capture_on_commit_
 
 def test_invitation_to_an_unknown_email_carries_a_sign_up_link(
     space, admin, django_capture_on_commit_callbacks
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     with django_capture_on_commit_callbacks(execute=True):
         invite(bearer_client(admin.user), space, "newcomer@example.org")
 
     assert "sign up" in mail.outbox[0].body.lower()
 
 
-def test_someone_elses_invitation_is_404(space, admin) -> None:  # type: ignore[no-untyped-def]
+def test_someone_elses_invitation_is_404(space, admin) -> None:
     invitation_id = invite(bearer_client(admin.user), space, "someone@example.org").json()["id"]
     stranger = UserFactory.create()
 
@@ -207,7 +207,7 @@ def test_someone_elses_invitation_is_404(space, admin) -> None:  # type: ignore[
     assert not Membership.objects.filter(user=stranger).exists()
 
 
-def test_expired_invitation_cannot_be_accepted(space, admin) -> None:  # type: ignore[no-untyped-def]
+def test_expired_invitation_cannot_be_accepted(space, admin) -> None:
     user = UserFactory.create(email="late@example.org")
     invitation_id = invite(bearer_client(admin.user), space, "late@example.org").json()["id"]
     Invitation.objects.filter(pk=invitation_id).update(
@@ -223,7 +223,7 @@ def test_expired_invitation_cannot_be_accepted(space, admin) -> None:  # type: i
     assert not Membership.objects.filter(user=user, makerspace=space).exists()
 
 
-def test_decline_closes_the_invitation(space, admin) -> None:  # type: ignore[no-untyped-def]
+def test_decline_closes_the_invitation(space, admin) -> None:
     user = UserFactory.create(email="no-thanks@example.org")
     invitation_id = invite(bearer_client(admin.user), space, user.email).json()["id"]
 
@@ -234,7 +234,7 @@ def test_decline_closes_the_invitation(space, admin) -> None:  # type: ignore[no
     assert not Membership.objects.filter(user=user, makerspace=space).exists()
 
 
-def test_a_new_invitation_replaces_the_open_one(space, admin) -> None:  # type: ignore[no-untyped-def]
+def test_a_new_invitation_replaces_the_open_one(space, admin) -> None:
     client = bearer_client(admin.user)
     first = invite(client, space, "twice@example.org").json()["id"]
     second = invite(client, space, "twice@example.org", "manager").json()["id"]
@@ -243,14 +243,14 @@ def test_a_new_invitation_replaces_the_open_one(space, admin) -> None:  # type: 
     assert Invitation.objects.get(pk=second).status == "pending"
 
 
-def test_inviting_an_existing_member_is_409(space, admin, member) -> None:  # type: ignore[no-untyped-def]
+def test_inviting_an_existing_member_is_409(space, admin, member) -> None:
     response = invite(bearer_client(admin.user), space, member.user.email.upper())
 
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "ALREADY_MEMBER"
 
 
-def test_manager_invites_members_but_not_staff(space, manager) -> None:  # type: ignore[no-untyped-def]
+def test_manager_invites_members_but_not_staff(space, manager) -> None:
     client = bearer_client(manager.user)
 
     as_member = invite(client, space, "a@example.org", "member")
@@ -261,14 +261,14 @@ def test_manager_invites_members_but_not_staff(space, manager) -> None:  # type:
     assert not Invitation.objects.filter(email="b@example.org").exists()
 
 
-def test_plain_member_cannot_invite(space, member) -> None:  # type: ignore[no-untyped-def]
+def test_plain_member_cannot_invite(space, member) -> None:
     response = invite(bearer_client(member.user), space, "a@example.org")
 
     assert response.status_code == 403
     assert not Invitation.objects.exists()
 
 
-def test_space_invitations_list_and_revoke(space, admin) -> None:  # type: ignore[no-untyped-def]
+def test_space_invitations_list_and_revoke(space, admin) -> None:
     client = bearer_client(admin.user)
     invitation_id = invite(client, space, "maybe@example.org").json()["id"]
 
@@ -283,7 +283,7 @@ def test_space_invitations_list_and_revoke(space, admin) -> None:  # type: ignor
 # --- skills ----------------------------------------------------------------------------------
 
 
-def test_manager_creates_skills_and_members_read_them(space, manager, member) -> None:  # type: ignore[no-untyped-def]
+def test_manager_creates_skills_and_members_read_them(space, manager, member) -> None:
     created = bearer_client(manager.user).post(
         f"/api/v1/makerspaces/{space.pk}/skills/",
         {
@@ -306,7 +306,7 @@ def test_manager_creates_skills_and_members_read_them(space, manager, member) ->
     assert list(Skill.objects.values_list("slug", flat=True)) == ["laser-basic"]
 
 
-def test_duplicate_skill_slug_is_400(space, manager) -> None:  # type: ignore[no-untyped-def]
+def test_duplicate_skill_slug_is_400(space, manager) -> None:
     client = bearer_client(manager.user)
     client.post(f"/api/v1/makerspaces/{space.pk}/skills/", {"slug": "lathe", "name": "Lathe"})
 
@@ -318,7 +318,7 @@ def test_duplicate_skill_slug_is_400(space, manager) -> None:  # type: ignore[no
     assert "slug" in again.json()["error"]["details"]
 
 
-def test_the_same_slug_may_exist_in_two_spaces(space, manager) -> None:  # type: ignore[no-untyped-def]
+def test_the_same_slug_may_exist_in_two_spaces(space, manager) -> None:
     SkillFactory.create(slug="lathe")
 
     response = bearer_client(manager.user).post(
@@ -328,7 +328,7 @@ def test_the_same_slug_may_exist_in_two_spaces(space, manager) -> None:  # type:
     assert response.status_code == 201
 
 
-def test_grant_with_expiry_then_expired_skill_is_not_held(space, manager, member) -> None:  # type: ignore[no-untyped-def]
+def test_grant_with_expiry_then_expired_skill_is_not_held(space, manager, member) -> None:
     from apps.makerspaces.selectors import current_skill_slugs
 
     SkillFactory.create(makerspace=space, slug="laser-basic")
@@ -351,7 +351,7 @@ def test_grant_with_expiry_then_expired_skill_is_not_held(space, manager, member
     assert listed["skills"] == []
 
 
-def test_grant_uses_the_skills_default_validity_and_renews(space, manager, member) -> None:  # type: ignore[no-untyped-def]
+def test_grant_uses_the_skills_default_validity_and_renews(space, manager, member) -> None:
     SkillFactory.create(makerspace=space, slug="cnc", validity_days=90)
     client = bearer_client(manager.user)
 
@@ -381,7 +381,7 @@ def test_grant_uses_the_skills_default_validity_and_renews(space, manager, membe
 )
 def test_bad_grants_are_400_and_grant_nothing(
     space, manager, member, body: dict, field: str
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     SkillFactory.create(makerspace=space, slug="laser-basic")
 
     response = bearer_client(manager.user).post(members_url(space, f"{member.pk}/skills"), body)
@@ -391,7 +391,7 @@ def test_bad_grants_are_400_and_grant_nothing(
     assert not MemberSkill.objects.exists()
 
 
-def test_a_skill_of_another_space_cannot_be_granted(space, manager, member) -> None:  # type: ignore[no-untyped-def]
+def test_a_skill_of_another_space_cannot_be_granted(space, manager, member) -> None:
     SkillFactory.create(slug="foreign-skill")
 
     response = bearer_client(manager.user).post(
@@ -402,7 +402,7 @@ def test_a_skill_of_another_space_cannot_be_granted(space, manager, member) -> N
     assert not MemberSkill.objects.exists()
 
 
-def test_revoke_a_skill(space, manager, member) -> None:  # type: ignore[no-untyped-def]
+def test_revoke_a_skill(space, manager, member) -> None:
     skill = SkillFactory.create(makerspace=space, slug="laser-basic")
     MemberSkill.objects.create(membership=member, skill=skill)
     client = bearer_client(manager.user)
@@ -416,7 +416,7 @@ def test_revoke_a_skill(space, manager, member) -> None:  # type: ignore[no-unty
     assert AuditLogEntry.objects.filter(action="revoke", makerspace_id=space.pk).count() == 1
 
 
-def test_plain_member_cannot_grant_skills(space, member) -> None:  # type: ignore[no-untyped-def]
+def test_plain_member_cannot_grant_skills(space, member) -> None:
     SkillFactory.create(makerspace=space, slug="laser-basic")
 
     response = bearer_client(member.user).post(
@@ -430,7 +430,7 @@ def test_plain_member_cannot_grant_skills(space, member) -> None:  # type: ignor
 # --- closures and the audit log --------------------------------------------------------------
 
 
-def test_closures_and_audit_log(space, admin, member) -> None:  # type: ignore[no-untyped-def]
+def test_closures_and_audit_log(space, admin, member) -> None:
     client = bearer_client(admin.user)
 
     added = client.post(
@@ -456,7 +456,7 @@ def test_closures_and_audit_log(space, admin, member) -> None:  # type: ignore[n
     assert member_log.status_code == 403
 
 
-def test_an_unverified_address_sees_no_invitations_and_cannot_accept(space, admin) -> None:  # type: ignore[no-untyped-def]
+def test_an_unverified_address_sees_no_invitations_and_cannot_accept(space, admin) -> None:
     # Someone signs up with another person's address they do not control...
     squatter = UserFactory.create(email="victim@example.org", email_verified=False)
     invitation_id = invite(

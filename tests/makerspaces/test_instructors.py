@@ -31,27 +31,27 @@ def client_for(user: Any) -> APIClient:
 
 
 @pytest.fixture
-def space():  # type: ignore[no-untyped-def]
+def space():
     return MakerspaceFactory.create()
 
 
 @pytest.fixture
-def laser(space) -> Skill:  # type: ignore[no-untyped-def]
+def laser(space) -> Skill:
     return SkillFactory.create(makerspace=space, slug="laser-basic", name="Laser basics")
 
 
 @pytest.fixture
-def cnc(space) -> Skill:  # type: ignore[no-untyped-def]
+def cnc(space) -> Skill:
     return SkillFactory.create(makerspace=space, slug="cnc-basic", name="CNC basics")
 
 
 @pytest.fixture
-def manager(space) -> Membership:  # type: ignore[no-untyped-def]
+def manager(space) -> Membership:
     return MembershipFactory.create(makerspace=space, role="manager")
 
 
 @pytest.fixture
-def teacher(space, laser, cnc) -> Membership:  # type: ignore[no-untyped-def]
+def teacher(space, laser, cnc) -> Membership:
     """A member who holds both skills and teaches laser-basic."""
     membership = MembershipFactory.create(makerspace=space, role="member")
     MemberSkillFactory.create(membership=membership, skill=laser)
@@ -61,7 +61,7 @@ def teacher(space, laser, cnc) -> Membership:  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def learner(space) -> Membership:  # type: ignore[no-untyped-def]
+def learner(space) -> Membership:
     return MembershipFactory.create(makerspace=space, role="member")
 
 

@@ -40,12 +40,12 @@ def members_url(space: Makerspace) -> str:
     return reverse("makerspaces:members", kwargs={"slug": space.slug})
 
 
-def signed_in(client, user):  # type: ignore[no-untyped-def]
+def signed_in(client, user):
     client.force_login(user)
     return client
 
 
-def page_text(response) -> str:  # type: ignore[no-untyped-def]
+def page_text(response) -> str:
     return response.content.decode()
 
 
@@ -56,7 +56,7 @@ def order_of(html: str, names: list[str]) -> list[str]:
 
 
 @pytest.fixture
-def three_cities():  # type: ignore[no-untyped-def]
+def three_cities():
     return [
         MakerspaceFactory.create(
             name="Berlin Fablab", location="Berlin", latitude=BERLIN[0], longitude=BERLIN[1]
@@ -71,19 +71,19 @@ def three_cities():  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def space():  # type: ignore[no-untyped-def]
+def space():
     return MakerspaceFactory.create(name="Kyiv Lab", slug="kyiv-lab")
 
 
 @pytest.fixture
-def admin(space):  # type: ignore[no-untyped-def]
+def admin(space):
     return MembershipFactory.create(makerspace=space, role="admin", user__name="Olena Admin")
 
 
 # --- directory ---------------------------------------------------------------------------
 
 
-def test_directory_lists_active_spaces_alphabetically(client, three_cities) -> None:  # type: ignore[no-untyped-def]
+def test_directory_lists_active_spaces_alphabetically(client, three_cities) -> None:
     MakerspaceFactory.create(name="Closed Garage", is_active=False)
 
     response = client.get(DIRECTORY)
@@ -99,7 +99,7 @@ def test_directory_lists_active_spaces_alphabetically(client, three_cities) -> N
     assertNotContains(response, " km<")
 
 
-def test_directory_search_matches_name_and_city(client, three_cities) -> None:  # type: ignore[no-untyped-def]
+def test_directory_search_matches_name_and_city(client, three_cities) -> None:
     response = client.get(DIRECTORY, {"search": "lviv"})
 
     assert response.status_code == 200
@@ -108,7 +108,7 @@ def test_directory_search_matches_name_and_city(client, three_cities) -> None:  
     assertNotContains(response, "Berlin Fablab")
 
 
-def test_directory_near_orders_by_distance_and_shows_km(client, three_cities) -> None:  # type: ignore[no-untyped-def]
+def test_directory_near_orders_by_distance_and_shows_km(client, three_cities) -> None:
     response = client.get(DIRECTORY, {"near": "50.45,30.52"})
 
     assert response.status_code == 200
@@ -125,7 +125,7 @@ def test_directory_near_orders_by_distance_and_shows_km(client, three_cities) ->
     assert 1150 < distances[2] < 1250  # Kyiv–Berlin is about 1200 km
 
 
-def test_directory_radius_keeps_only_spaces_that_close(client, three_cities) -> None:  # type: ignore[no-untyped-def]
+def test_directory_radius_keeps_only_spaces_that_close(client, three_cities) -> None:
     response = client.get(DIRECTORY, {"near": "50.45,30.52", "radius_km": "600"})
 
     assert response.status_code == 200
@@ -134,7 +134,7 @@ def test_directory_radius_keeps_only_spaces_that_close(client, three_cities) -> 
     assertNotContains(response, "Berlin Fablab")
 
 
-def test_directory_verified_only(client, three_cities) -> None:  # type: ignore[no-untyped-def]
+def test_directory_verified_only(client, three_cities) -> None:
     Makerspace.objects.filter(name="Lviv Makers").update(verified=True)
 
     response = client.get(DIRECTORY, {"verified": "on"})
@@ -154,7 +154,7 @@ def test_directory_verified_only(client, three_cities) -> None:  # type: ignore[
         pytest.param("50,30,1", id="three numbers"),
     ],
 )
-def test_directory_bad_near_is_a_form_error(client, three_cities, near) -> None:  # type: ignore[no-untyped-def]
+def test_directory_bad_near_is_a_form_error(client, three_cities, near) -> None:
     response = client.get(DIRECTORY, {"near": near, "search": "kyiv"})
 
     assert response.status_code == 200
@@ -164,14 +164,14 @@ def test_directory_bad_near_is_a_form_error(client, three_cities, near) -> None:
     assertNotContains(response, "Lviv Makers")
 
 
-def test_directory_radius_without_location_is_a_form_error(client, three_cities) -> None:  # type: ignore[no-untyped-def]
+def test_directory_radius_without_location_is_a_form_error(client, three_cities) -> None:
     response = client.get(DIRECTORY, {"radius_km": "50"})
 
     assert response.status_code == 200
     assertContains(response, "Give your location to search within a distance.")
 
 
-def test_directory_is_paginated_by_twenty(client) -> None:  # type: ignore[no-untyped-def]
+def test_directory_is_paginated_by_twenty(client) -> None:
     for number in range(25):
         MakerspaceFactory.create(name=f"Space {number:02d}")
 
@@ -185,7 +185,7 @@ def test_directory_is_paginated_by_twenty(client) -> None:  # type: ignore[no-un
     assertContains(second, "Space 24")
 
 
-def test_directory_offers_the_location_button_and_a_plain_field(client) -> None:  # type: ignore[no-untyped-def]
+def test_directory_offers_the_location_button_and_a_plain_field(client) -> None:
     response = client.get(DIRECTORY)
 
     assertContains(response, 'id="use-my-location" hidden')
@@ -201,7 +201,7 @@ def test_directory_offers_the_location_button_and_a_plain_field(client) -> None:
 # --- a makerspace's page -------------------------------------------------------------------
 
 
-def test_detail_shows_hours_per_weekday_in_local_time_and_upcoming_closures(client) -> None:  # type: ignore[no-untyped-def]
+def test_detail_shows_hours_per_weekday_in_local_time_and_upcoming_closures(client) -> None:
     space = MakerspaceFactory.create(
         name="Lviv Makers",
         timezone="Europe/Kyiv",
@@ -241,7 +241,7 @@ def test_detail_shows_hours_per_weekday_in_local_time_and_upcoming_closures(clie
     assertContains(response, "1 Workshop Street")
 
 
-def test_detail_of_inactive_or_unknown_space_is_404(client) -> None:  # type: ignore[no-untyped-def]
+def test_detail_of_inactive_or_unknown_space_is_404(client) -> None:
     gone = MakerspaceFactory.create(is_active=False)
 
     assert client.get(detail_url(gone)).status_code == 404
@@ -255,7 +255,7 @@ def test_detail_of_inactive_or_unknown_space_is_404(client) -> None:  # type: ig
         pytest.param("approval", "pending", "Request sent", id="approval: request sent"),
     ],
 )
-def test_join_follows_the_join_policy(client, user, policy, status, message) -> None:  # type: ignore[no-untyped-def]
+def test_join_follows_the_join_policy(client, user, policy, status, message) -> None:
     space = MakerspaceFactory.create(join_policy=policy)
 
     response = signed_in(client, user).post(
@@ -268,7 +268,7 @@ def test_join_follows_the_join_policy(client, user, policy, status, message) -> 
     assert (membership.role, membership.status) == ("member", status)
 
 
-def test_join_by_invitation_only_explains_and_writes_nothing(client, user) -> None:  # type: ignore[no-untyped-def]
+def test_join_by_invitation_only_explains_and_writes_nothing(client, user) -> None:
     space = MakerspaceFactory.create(join_policy="invite")
     client = signed_in(client, user)
 
@@ -281,7 +281,7 @@ def test_join_by_invitation_only_explains_and_writes_nothing(client, user) -> No
     assert not Membership.objects.filter(makerspace=space).exists()
 
 
-def test_join_twice_shows_a_message_not_an_error_page(client, user) -> None:  # type: ignore[no-untyped-def]
+def test_join_twice_shows_a_message_not_an_error_page(client, user) -> None:
     space = MakerspaceFactory.create(join_policy="approval")
     MembershipFactory.create(user=user, makerspace=space, status="pending")
 
@@ -294,7 +294,7 @@ def test_join_twice_shows_a_message_not_an_error_page(client, user) -> None:  # 
     assert Membership.objects.filter(makerspace=space).count() == 1
 
 
-def test_anonymous_join_goes_to_sign_in_and_back_to_the_space(client) -> None:  # type: ignore[no-untyped-def]
+def test_anonymous_join_goes_to_sign_in_and_back_to_the_space(client) -> None:
     space = MakerspaceFactory.create(join_policy="open")
 
     page = client.get(detail_url(space))
@@ -315,7 +315,7 @@ def test_anonymous_join_goes_to_sign_in_and_back_to_the_space(client) -> None:  
         pytest.param("member", "You are a member of this makerspace.", id="member"),
     ],
 )
-def test_detail_tells_members_their_role(client, space, role, text) -> None:  # type: ignore[no-untyped-def]
+def test_detail_tells_members_their_role(client, space, role, text) -> None:
     membership = MembershipFactory.create(makerspace=space, role=role)
 
     response = signed_in(client, membership.user).get(detail_url(space))
@@ -333,14 +333,14 @@ def test_detail_tells_members_their_role(client, space, role, text) -> None:  # 
 # --- my spaces and creating a space -----------------------------------------------------------
 
 
-def test_my_spaces_needs_sign_in(client) -> None:  # type: ignore[no-untyped-def]
+def test_my_spaces_needs_sign_in(client) -> None:
     response = client.get(reverse("makerspaces:mine"))
 
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("accounts:login"))
 
 
-def test_my_spaces_lists_memberships_with_role_and_status(client, user) -> None:  # type: ignore[no-untyped-def]
+def test_my_spaces_lists_memberships_with_role_and_status(client, user) -> None:
     MembershipFactory.create(user=user, makerspace__name="Alpha Lab", role="manager")
     MembershipFactory.create(user=user, makerspace__name="Beta Lab", status="pending")
     MembershipFactory.create(makerspace__name="Someone Else's Lab")
@@ -355,7 +355,7 @@ def test_my_spaces_lists_memberships_with_role_and_status(client, user) -> None:
     assertNotContains(response, "Someone Else")
 
 
-def test_create_a_makerspace_makes_the_creator_its_admin(client, user) -> None:  # type: ignore[no-untyped-def]
+def test_create_a_makerspace_makes_the_creator_its_admin(client, user) -> None:
     response = signed_in(client, user).post(
         reverse("makerspaces:create"),
         {
@@ -383,7 +383,7 @@ def test_create_a_makerspace_makes_the_creator_its_admin(client, user) -> None: 
     assert (membership.user, membership.role, membership.status) == (user, "admin", "active")
 
 
-def test_create_with_half_a_location_shows_the_error_and_writes_nothing(client, user) -> None:  # type: ignore[no-untyped-def]
+def test_create_with_half_a_location_shows_the_error_and_writes_nothing(client, user) -> None:
     response = signed_in(client, user).post(
         reverse("makerspaces:create"),
         {
@@ -403,7 +403,7 @@ def test_create_with_half_a_location_shows_the_error_and_writes_nothing(client, 
 # --- invitations ---------------------------------------------------------------------------------
 
 
-def test_invite_from_members_page_emails_and_invitee_accepts_from_my_spaces(  # type: ignore[no-untyped-def]
+def test_invite_from_members_page_emails_and_invitee_accepts_from_my_spaces(
     client, space, admin, mailoutbox, django_capture_on_commit_callbacks
 ) -> None:
     invitee = UserFactory.create(email="taras@example.org")
@@ -445,7 +445,7 @@ def test_invite_from_members_page_emails_and_invitee_accepts_from_my_spaces(  # 
     assert invitation.status == "accepted"
 
 
-def test_decline_from_my_spaces(client, space, admin) -> None:  # type: ignore[no-untyped-def]
+def test_decline_from_my_spaces(client, space, admin) -> None:
     invitee = UserFactory.create()
     invitation = Invitation.objects.create(
         makerspace=space,
@@ -467,7 +467,7 @@ def test_decline_from_my_spaces(client, space, admin) -> None:  # type: ignore[n
     assert not Membership.objects.filter(user=invitee).exists()
 
 
-def test_someone_elses_invitation_cannot_be_accepted_from_my_spaces(client, space, admin) -> None:  # type: ignore[no-untyped-def]
+def test_someone_elses_invitation_cannot_be_accepted_from_my_spaces(client, space, admin) -> None:
     invitation = Invitation.objects.create(
         makerspace=space,
         email="other@example.org",
@@ -488,7 +488,7 @@ def test_someone_elses_invitation_cannot_be_accepted_from_my_spaces(client, spac
     assert not Membership.objects.filter(user=intruder).exists()
 
 
-def test_emailed_link_for_anonymous_offers_sign_up_or_sign_in(client, space, admin) -> None:  # type: ignore[no-untyped-def]
+def test_emailed_link_for_anonymous_offers_sign_up_or_sign_in(client, space, admin) -> None:
     new_person = Invitation.objects.create(
         makerspace=space,
         email="new@example.org",
@@ -518,7 +518,7 @@ def test_emailed_link_for_anonymous_offers_sign_up_or_sign_in(client, space, adm
     assert not Membership.objects.filter(user=existing).exists()
 
 
-def test_emailed_link_accepts_for_the_invited_user_on_post(  # type: ignore[no-untyped-def]
+def test_emailed_link_accepts_for_the_invited_user_on_post(
     client, space, admin, mailoutbox, django_capture_on_commit_callbacks
 ) -> None:
     invitee = UserFactory.create(email="marta@example.org")
@@ -547,7 +547,7 @@ def test_emailed_link_accepts_for_the_invited_user_on_post(  # type: ignore[no-u
 
 def test_members_page_of_a_foreign_space_is_404_and_a_plain_member_gets_403(
     client, space, admin
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     outsider = UserFactory.create()
     member = MembershipFactory.create(makerspace=space, role="member")
     pending = MembershipFactory.create(makerspace=space, role="member", status="pending")
@@ -565,7 +565,7 @@ def test_members_page_of_a_foreign_space_is_404_and_a_plain_member_gets_403(
     assert client.get(members_url(space)).status_code == 302
 
 
-def test_plain_member_cannot_post_staff_actions(client, space, admin) -> None:  # type: ignore[no-untyped-def]
+def test_plain_member_cannot_post_staff_actions(client, space, admin) -> None:
     member = MembershipFactory.create(makerspace=space, role="member")
 
     response = signed_in(client, member.user).post(
@@ -578,7 +578,7 @@ def test_plain_member_cannot_post_staff_actions(client, space, admin) -> None:  
     assert admin.role == "admin"
 
 
-def test_members_page_lists_roles_statuses_and_only_current_skills(client, space, admin) -> None:  # type: ignore[no-untyped-def]
+def test_members_page_lists_roles_statuses_and_only_current_skills(client, space, admin) -> None:
     member = MembershipFactory.create(makerspace=space, user__name="Petro Member")
     laser = SkillFactory.create(makerspace=space, slug="laser-basic", name="Laser basics")
     lathe = SkillFactory.create(makerspace=space, slug="lathe", name="Lathe")
@@ -599,7 +599,7 @@ def test_members_page_lists_roles_statuses_and_only_current_skills(client, space
 
 def test_manager_sees_no_role_or_remove_forms_and_invites_members_only(
     client, space, admin
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     manager = MembershipFactory.create(makerspace=space, role="manager")
 
     response = signed_in(client, manager.user).get(members_url(space))
@@ -615,7 +615,7 @@ def test_manager_sees_no_role_or_remove_forms_and_invites_members_only(
     assert re.findall(r'value="(\w+)"', invite_roles.group(1)) == ["member"]
 
 
-def test_invite_with_a_bad_email_shows_the_form_error(client, space, admin, mailoutbox) -> None:  # type: ignore[no-untyped-def]
+def test_invite_with_a_bad_email_shows_the_form_error(client, space, admin, mailoutbox) -> None:
     response = signed_in(client, admin.user).post(
         reverse("makerspaces:member-invite", kwargs={"slug": space.slug}),
         {"invite-email": "not-an-address", "invite-role": "member"},
@@ -627,7 +627,7 @@ def test_invite_with_a_bad_email_shows_the_form_error(client, space, admin, mail
     assert mailoutbox == []
 
 
-def test_inviting_a_member_again_shows_a_message(client, space, admin) -> None:  # type: ignore[no-untyped-def]
+def test_inviting_a_member_again_shows_a_message(client, space, admin) -> None:
     member = MembershipFactory.create(makerspace=space)
 
     response = signed_in(client, admin.user).post(
@@ -640,7 +640,7 @@ def test_inviting_a_member_again_shows_a_message(client, space, admin) -> None: 
     assert not Invitation.objects.exists()
 
 
-def test_approve_a_pending_member(client, space, admin) -> None:  # type: ignore[no-untyped-def]
+def test_approve_a_pending_member(client, space, admin) -> None:
     pending = MembershipFactory.create(
         makerspace=space, status="pending", user__name="Iryna Waiting"
     )
@@ -659,7 +659,7 @@ def test_approve_a_pending_member(client, space, admin) -> None:  # type: ignore
     assert pending.status == "active"
 
 
-def test_demoting_the_last_admin_shows_an_error_and_changes_nothing(client, space, admin) -> None:  # type: ignore[no-untyped-def]
+def test_demoting_the_last_admin_shows_an_error_and_changes_nothing(client, space, admin) -> None:
     response = signed_in(client, admin.user).post(
         reverse("makerspaces:member-role", kwargs={"slug": space.slug, "membership_id": admin.pk}),
         {"role": "member"},
@@ -672,7 +672,7 @@ def test_demoting_the_last_admin_shows_an_error_and_changes_nothing(client, spac
     assert admin.role == "admin"
 
 
-def test_removing_the_last_admin_shows_an_error_and_changes_nothing(client, space, admin) -> None:  # type: ignore[no-untyped-def]
+def test_removing_the_last_admin_shows_an_error_and_changes_nothing(client, space, admin) -> None:
     response = signed_in(client, admin.user).post(
         reverse(
             "makerspaces:member-remove", kwargs={"slug": space.slug, "membership_id": admin.pk}
@@ -685,7 +685,7 @@ def test_removing_the_last_admin_shows_an_error_and_changes_nothing(client, spac
     assert Membership.objects.filter(pk=admin.pk).exists()
 
 
-def test_admin_changes_a_role_and_removes_a_member(client, space, admin) -> None:  # type: ignore[no-untyped-def]
+def test_admin_changes_a_role_and_removes_a_member(client, space, admin) -> None:
     promoted = MembershipFactory.create(makerspace=space)
     leaving = MembershipFactory.create(makerspace=space)
     client = signed_in(client, admin.user)
@@ -708,7 +708,7 @@ def test_admin_changes_a_role_and_removes_a_member(client, space, admin) -> None
     assert not Membership.objects.filter(pk=leaving.pk).exists()
 
 
-def test_a_member_of_another_space_is_404_on_the_members_actions(client, space, admin) -> None:  # type: ignore[no-untyped-def]
+def test_a_member_of_another_space_is_404_on_the_members_actions(client, space, admin) -> None:
     stranger = MembershipFactory.create(makerspace=MakerspaceFactory.create())
 
     response = signed_in(client, admin.user).post(
@@ -721,7 +721,7 @@ def test_a_member_of_another_space_is_404_on_the_members_actions(client, space, 
     assert Membership.objects.filter(pk=stranger.pk).exists()
 
 
-def test_grant_a_skill_with_expiry_then_revoke_it(client, space, admin) -> None:  # type: ignore[no-untyped-def]
+def test_grant_a_skill_with_expiry_then_revoke_it(client, space, admin) -> None:
     member = MembershipFactory.create(makerspace=space)
     laser = SkillFactory.create(makerspace=space, slug="laser-basic", name="Laser basics")
     valid_until = timezone.now().date() + timedelta(days=30)
@@ -753,7 +753,7 @@ def test_grant_a_skill_with_expiry_then_revoke_it(client, space, admin) -> None:
     assert not MemberSkill.objects.filter(membership=member).exists()
 
 
-def test_grant_with_a_past_date_shows_an_error_and_writes_nothing(client, space, admin) -> None:  # type: ignore[no-untyped-def]
+def test_grant_with_a_past_date_shows_an_error_and_writes_nothing(client, space, admin) -> None:
     member = MembershipFactory.create(makerspace=space)
     SkillFactory.create(makerspace=space, slug="laser-basic")
 
@@ -767,7 +767,7 @@ def test_grant_with_a_past_date_shows_an_error_and_writes_nothing(client, space,
     assert not MemberSkill.objects.exists()
 
 
-def test_granting_a_skill_of_another_space_is_refused(client, space, admin) -> None:  # type: ignore[no-untyped-def]
+def test_granting_a_skill_of_another_space_is_refused(client, space, admin) -> None:
     member = MembershipFactory.create(makerspace=space)
     SkillFactory.create(makerspace=MakerspaceFactory.create(), slug="foreign-skill")
 
@@ -784,7 +784,7 @@ def test_granting_a_skill_of_another_space_is_refused(client, space, admin) -> N
 # --- queries stay bounded ------------------------------------------------------------------------
 
 
-def count_queries(client, url: str, params: dict[str, str] | None = None) -> int:  # type: ignore[no-untyped-def]
+def count_queries(client, url: str, params: dict[str, str] | None = None) -> int:
     with CaptureQueriesContext(connection) as queries:
         response = client.get(url, params or {})
     assert response.status_code == 200
@@ -795,7 +795,7 @@ def count_queries(client, url: str, params: dict[str, str] | None = None) -> int
     "params",
     [pytest.param({}, id="by name"), pytest.param({"near": "50.45,30.52"}, id="by distance")],
 )
-def test_directory_queries_do_not_grow_with_the_number_of_spaces(  # type: ignore[no-untyped-def]
+def test_directory_queries_do_not_grow_with_the_number_of_spaces(
     client, user, django_assert_max_num_queries, params
 ) -> None:
     client = signed_in(client, user)
@@ -810,7 +810,7 @@ def test_directory_queries_do_not_grow_with_the_number_of_spaces(  # type: ignor
     assert page_text(response).count('class="space-row"') == 20
 
 
-def test_members_page_queries_do_not_grow_with_the_number_of_members(  # type: ignore[no-untyped-def]
+def test_members_page_queries_do_not_grow_with_the_number_of_members(
     client, space, admin, django_assert_max_num_queries
 ) -> None:
     laser = SkillFactory.create(makerspace=space, slug="laser-basic")
@@ -835,7 +835,7 @@ def test_members_page_queries_do_not_grow_with_the_number_of_members(  # type: i
 # --- Ukrainian ----------------------------------------------------------------------------------
 
 
-def test_a_member_with_the_uk_locale_sees_the_directory_and_a_space_in_ukrainian(  # type: ignore[no-untyped-def]
+def test_a_member_with_the_uk_locale_sees_the_directory_and_a_space_in_ukrainian(
     client,
 ) -> None:
     space = MakerspaceFactory.create(name="Kyiv Lab", slug="kyiv-lab", verified=True)

@@ -38,7 +38,7 @@ WRONG_METHOD_CASES = [
 ]
 
 
-def assert_method_not_allowed(response, route: Route, method: str) -> None:  # type: ignore[no-untyped-def]
+def assert_method_not_allowed(response, route: Route, method: str) -> None:
     assert response.status_code == 405, (response.status_code, response.content[:500])
     body = response.json()
     assert set(body) == {"error"}

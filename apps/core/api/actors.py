@@ -26,7 +26,7 @@ def acting_user(request: Request) -> User:
     user = request.user
     if user is None or not user.is_authenticated:
         raise NotAuthenticated()
-    return user  # type: ignore[return-value]
+    return user
 
 
 def in_space_or_400(

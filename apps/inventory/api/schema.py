@@ -23,14 +23,14 @@ def _closed(auto_schema: Any, serializer: Any, direction: Any) -> Any:
 class MemberItemShape(OpenApiSerializerExtension):
     target_class = "apps.inventory.api.serializers.MemberInventoryItemSerializer"
 
-    def map_serializer(self, auto_schema, direction):  # type: ignore[no-untyped-def]
+    def map_serializer(self, auto_schema: Any, direction: Any) -> Any:
         return _closed(auto_schema, self.target, direction)
 
 
 class MemberMovementShape(OpenApiSerializerExtension):
     target_class = "apps.inventory.api.serializers.MemberMovementSerializer"
 
-    def map_serializer(self, auto_schema, direction):  # type: ignore[no-untyped-def]
+    def map_serializer(self, auto_schema: Any, direction: Any) -> Any:
         return _closed(auto_schema, self.target, direction)
 
 
@@ -38,6 +38,6 @@ class AnyShape(PolymorphicProxySerializerExtension):
     target_class = "apps.inventory.api.serializers.AnyShapeSerializer"
     priority = 1
 
-    def map_serializer(self, auto_schema, direction):  # type: ignore[no-untyped-def]
+    def map_serializer(self, auto_schema: Any, direction: Any) -> Any:
         schema = super().map_serializer(auto_schema, direction)
         return {"anyOf": schema.pop("oneOf"), **schema}

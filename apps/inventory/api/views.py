@@ -59,7 +59,7 @@ class CSVFormatNegotiation(DefaultContentNegotiation):
             and request.query_params.get(api_settings.URL_FORMAT_OVERRIDE) == "csv"
         ):
             return renderers[0], renderers[0].media_type
-        return super().select_renderer(request, renderers, format_suffix)  # type: ignore[no-any-return]
+        return super().select_renderer(request, renderers, format_suffix)
 
 
 def _csv_response(text: str, filename: str) -> HttpResponse:
