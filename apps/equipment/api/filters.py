@@ -7,9 +7,11 @@ from typing import Any
 from django import forms
 from django.db.models import QuerySet
 from django_filters import rest_framework as filters
+from drf_spectacular.utils import extend_schema_field
 
 from apps.accounts.models import User
 from apps.core.api.filters import MomentFilter, StrictBooleanFilter
+from apps.core.api.serializers import choice_list_pattern
 from apps.equipment import selectors
 from apps.equipment.models import (
     Equipment,
@@ -72,6 +74,7 @@ class StatusListField(forms.CharField):
         return wanted
 
 
+@extend_schema_field({"type": "string", "pattern": choice_list_pattern(ReservationStatus.values)})
 class StatusListFilter(filters.CharFilter):
     field_class = StatusListField
     blank_means_all = True
