@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from apps.accounts.models import User
+from apps.core.api.actors import acting_user
 from apps.core.exceptions import ApplicationError
 from apps.core.permissions import has_makerspace_permission
 from apps.equipment import selectors
@@ -59,12 +59,6 @@ ERROR_MESSAGES = {
     "NOT_OFFERED": gettext_lazy("This slot has not been offered to you."),
     "OFFER_EXPIRED": gettext_lazy("The offer has expired."),
 }
-
-
-def _user(request: HttpRequest) -> User:
-    user = request.user
-    assert isinstance(user, User)
-    return user
 
 
 def _space_or_404(request: HttpRequest, slug: str) -> Makerspace:
@@ -181,7 +175,7 @@ def equipment_list_page(request: HttpRequest, slug: str) -> HttpResponse:
         "makerspace": makerspace,
         "form": form,
         "machines": machines,
-        "held_skills": current_skill_slugs(user=_user(request), makerspace=makerspace),
+        "held_skills": current_skill_slugs(user=acting_user(request), makerspace=makerspace),
         "is_filtered": bool(criteria.get("status") or criteria.get("type")),
     }
     return render(request, "equipment/list.html", context)
@@ -211,7 +205,7 @@ def _render_machine(
     if form.is_bound and form.is_valid():
         # After a refused booking, show the week (or day) of the slot that was asked for.
         day = form.cleaned_data["date"]
-    user = _user(request)
+    user = acting_user(request)
     timetable = machine_timetable(
         equipment=machine, viewer_id=user.pk, rules=rules, view=view, day=day
     )
@@ -249,7 +243,7 @@ def machine_page(request: HttpRequest, slug: str, equipment_id: UUID) -> HttpRes
     makerspace = _space_or_404(request, slug)
     machine = _machine_or_404(makerspace, equipment_id)
     rules = rules_for(machine)
-    user = _user(request)
+    user = acting_user(request)
     zone_name, step = makerspace.timezone, rules.granularity_minutes
     if request.method != "POST":
         zone = ZoneInfo(makerspace.timezone)
@@ -300,7 +294,7 @@ def machine_page(request: HttpRequest, slug: str, equipment_id: UUID) -> HttpRes
 def waitlist_join_page(request: HttpRequest, slug: str, equipment_id: UUID) -> HttpResponse:
     makerspace = _space_or_404(request, slug)
     machine = _machine_or_404(makerspace, equipment_id)
-    user = _user(request)
+    user = acting_user(request)
     if not has_makerspace_permission(user, makerspace, "equipment.book"):
         raise PermissionDenied
     form = BookingForm(request.POST, timezone_name=makerspace.timezone)
@@ -333,7 +327,7 @@ def waitlist_join_page(request: HttpRequest, slug: str, equipment_id: UUID) -> H
 
 @login_required
 def my_reservations_page(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = acting_user(request)
     now = timezone.now()
     past = Paginator(selectors.past_reservations_of_user(user, now=now), PAST_PAGE_SIZE)
     context = {
@@ -346,7 +340,7 @@ def my_reservations_page(request: HttpRequest) -> HttpResponse:
 
 
 def _reservation_or_404(request: HttpRequest, reservation_id: UUID) -> Reservation:
-    reservation = selectors.reservation_of_user(_user(request), reservation_id)
+    reservation = selectors.reservation_of_user(acting_user(request), reservation_id)
     if reservation is None:
         raise Http404("No such booking.")
     return reservation
@@ -357,7 +351,7 @@ def _reservation_or_404(request: HttpRequest, reservation_id: UUID) -> Reservati
 def reservation_cancel_page(request: HttpRequest, reservation_id: UUID) -> HttpResponse:
     reservation = _reservation_or_404(request, reservation_id)
     try:
-        reservation_cancel(reservation=reservation, acting_user=_user(request))
+        reservation_cancel(reservation=reservation, acting_user=acting_user(request))
     except ApplicationError as exc:
         messages.error(
             request,
@@ -384,7 +378,7 @@ def reservation_cancel_page(request: HttpRequest, reservation_id: UUID) -> HttpR
 def reservation_check_in_page(request: HttpRequest, reservation_id: UUID) -> HttpResponse:
     reservation = _reservation_or_404(request, reservation_id)
     try:
-        reservation_check_in(reservation=reservation, acting_user=_user(request))
+        reservation_check_in(reservation=reservation, acting_user=acting_user(request))
     except ApplicationError as exc:
         messages.error(request, exc.message if exc.code == "TOO_EARLY" else _error_text(exc))
     else:
@@ -401,7 +395,7 @@ def reservation_check_in_page(request: HttpRequest, reservation_id: UUID) -> Htt
 def reservation_check_out_page(request: HttpRequest, reservation_id: UUID) -> HttpResponse:
     reservation = _reservation_or_404(request, reservation_id)
     try:
-        finished = reservation_check_out(reservation=reservation, acting_user=_user(request))
+        finished = reservation_check_out(reservation=reservation, acting_user=acting_user(request))
     except ApplicationError as exc:
         messages.error(request, _error_text(exc))
     else:
@@ -417,7 +411,7 @@ def reservation_check_out_page(request: HttpRequest, reservation_id: UUID) -> Ht
 
 
 def _waitlist_entry_or_404(request: HttpRequest, entry_id: UUID) -> WaitlistEntry:
-    entry = selectors.waitlist_entry_of_user(_user(request), entry_id)
+    entry = selectors.waitlist_entry_of_user(acting_user(request), entry_id)
     if entry is None:
         raise Http404("No such waitlist entry.")
     return entry
@@ -428,7 +422,7 @@ def _waitlist_entry_or_404(request: HttpRequest, entry_id: UUID) -> WaitlistEntr
 def waitlist_claim_page(request: HttpRequest, entry_id: UUID) -> HttpResponse:
     entry = _waitlist_entry_or_404(request, entry_id)
     try:
-        reservation = waitlist_claim(entry=entry, acting_user=_user(request))
+        reservation = waitlist_claim(entry=entry, acting_user=acting_user(request))
     except ApplicationError as exc:
         messages.error(
             request, _booking_error_text(exc, entry.equipment, entry.start_time, entry.end_time)
@@ -452,7 +446,7 @@ def waitlist_claim_page(request: HttpRequest, entry_id: UUID) -> HttpResponse:
 def waitlist_leave_page(request: HttpRequest, entry_id: UUID) -> HttpResponse:
     entry = _waitlist_entry_or_404(request, entry_id)
     try:
-        waitlist_leave(entry=entry, acting_user=_user(request))
+        waitlist_leave(entry=entry, acting_user=acting_user(request))
     except ApplicationError as exc:
         messages.error(request, _error_text(exc))
     else:

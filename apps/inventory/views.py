@@ -31,6 +31,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from apps.accounts.models import User
+from apps.core.api.actors import acting_user
 from apps.core.exceptions import ApplicationError
 from apps.core.permissions import has_makerspace_permission, makerspace_ids_with, role_in
 from apps.inventory import selectors, services
@@ -73,12 +74,6 @@ SUGGESTION_COLUMNS = [
 ERROR_MESSAGES = {
     "ORDER_CLOSED": gettext_lazy("This purchase order is already closed."),
 }
-
-
-def _user(request: HttpRequest) -> User:
-    user = request.user
-    assert isinstance(user, User)
-    return user
 
 
 def _error_text(exc: ApplicationError, item: InventoryItem | None = None) -> str:
@@ -155,7 +150,7 @@ def _form_errors_text(form: Form) -> str:
 @login_required
 def index_page(request: HttpRequest) -> HttpResponse:
     """The spaces whose stock the user may see, with how many items are low."""
-    user = _user(request)
+    user = acting_user(request)
     spaces = Makerspace.objects.filter(is_active=True)
     if not user.is_superuser:
         spaces = spaces.filter(pk__in=makerspace_ids_with(user, "inventory.view"))
@@ -255,7 +250,7 @@ def _stock_change(
     if not form.is_valid():
         return _render_item(request, makerspace, item, forms={action: form}, status=400)
     try:
-        change(item, form.cleaned_data, _user(request))
+        change(item, form.cleaned_data, acting_user(request))
     except ApplicationError as exc:
         fields = [field for field in exc.details if field in form.fields]
         if exc.code == "VALIDATION_ERROR" and fields:
@@ -396,7 +391,7 @@ def order_create_page(request: HttpRequest, slug: str) -> HttpResponse:
     item = _item_or_404(makerspace, form.cleaned_data["item"])
     try:
         order = services.purchase_order_create(
-            item=item, quantity=form.cleaned_data["quantity"], acting_user=_user(request)
+            item=item, quantity=form.cleaned_data["quantity"], acting_user=acting_user(request)
         )
     except ApplicationError as exc:
         messages.error(request, _error_text(exc, item))
@@ -442,7 +437,7 @@ def order_receive_page(request: HttpRequest, slug: str, order_id: UUID) -> HttpR
             quantity=order.quantity,
             note=RECEIVED_NOTE,
             purchase_order=order,
-            acting_user=_user(request),
+            acting_user=acting_user(request),
         )
     except ApplicationError as exc:
         messages.error(request, _error_text(exc, order.item))
@@ -461,7 +456,7 @@ def order_cancel_page(request: HttpRequest, slug: str, order_id: UUID) -> HttpRe
     makerspace = _space_or_404(request, slug, "inventory.restock")
     order = _order_or_404(makerspace, order_id)
     try:
-        services.purchase_order_cancel(order=order, acting_user=_user(request))
+        services.purchase_order_cancel(order=order, acting_user=acting_user(request))
     except ApplicationError as exc:
         messages.error(request, _error_text(exc, order.item))
     else:

@@ -87,18 +87,7 @@ class MemberSkillForm(forms.ModelForm):
 
 
 def _update_makerspace(makerspace: Makerspace, changes: dict[str, Any], user: User) -> Makerspace:
-    fields = {name: changes[name] for name in changes if name in services.MAKERSPACE_FIELDS}
-    if fields:
-        services.makerspace_update(makerspace=makerspace, acting_user=user, changes=fields)
-    if "verified" in changes:
-        services.makerspace_set_verified(
-            makerspace=makerspace, acting_user=user, verified=changes["verified"]
-        )
-    if changes.get("is_active") is True:
-        services.makerspace_reactivate(makerspace=makerspace, acting_user=user)
-    elif changes.get("is_active") is False:
-        services.makerspace_deactivate(makerspace=makerspace, acting_user=user)
-    return Makerspace.objects.get(pk=makerspace.pk)
+    return services.makerspace_change(makerspace=makerspace, acting_user=user, changes=changes)
 
 
 MAKERSPACE_ADAPTER = ServiceAdapter[Makerspace](

@@ -191,6 +191,27 @@ def makerspace_update(
     return makerspace
 
 
+def makerspace_change(
+    *, makerspace: Makerspace, acting_user: User, changes: dict[str, Any]
+) -> Makerspace:
+    """One staff save of a space (the admin's form): its fields, its verified badge and
+    whether it is active, all or nothing in one transaction. Each part checks its own
+    permission, so a manager's save that touches the badge changes nothing at all."""
+    fields = {name: value for name, value in changes.items() if name in MAKERSPACE_FIELDS}
+    with transaction.atomic():
+        if fields:
+            makerspace_update(makerspace=makerspace, acting_user=acting_user, changes=fields)
+        if "verified" in changes:
+            makerspace_set_verified(
+                makerspace=makerspace, acting_user=acting_user, verified=changes["verified"]
+            )
+        if changes.get("is_active") is True:
+            makerspace_reactivate(makerspace=makerspace, acting_user=acting_user)
+        elif changes.get("is_active") is False:
+            makerspace_deactivate(makerspace=makerspace, acting_user=acting_user)
+    return Makerspace.objects.get(pk=makerspace.pk)
+
+
 def makerspace_deactivate(*, makerspace: Makerspace, acting_user: User) -> Makerspace:
     """A space is never hard-deleted: its bookings, stock and invoices stay on record."""
     require_makerspace_permission(

@@ -27,6 +27,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from apps.accounts.models import User
+from apps.core.api.actors import acting_user
 from apps.core.exceptions import ApplicationError
 from apps.core.permissions import has_makerspace_permission, role_in
 from apps.makerspaces import selectors, services
@@ -59,12 +60,6 @@ ERROR_MESSAGES = {
 def _error_text(exc: ApplicationError, **overrides: Any) -> str:
     wording = overrides.get(exc.code) or ERROR_MESSAGES.get(exc.code)
     return str(wording) if wording else exc.message
-
-
-def _user(request: HttpRequest) -> User:
-    user = request.user
-    assert isinstance(user, User)
-    return user
 
 
 def _active_space_or_404(slug: str) -> Makerspace:
@@ -135,7 +130,7 @@ def _weekly_hours(makerspace: Makerspace) -> list[dict[str, Any]]:
 def detail_page(request: HttpRequest, slug: str) -> HttpResponse:
     makerspace = _active_space_or_404(slug)
     membership = (
-        selectors.membership_in(user=_user(request), makerspace=makerspace)
+        selectors.membership_in(user=acting_user(request), makerspace=makerspace)
         if request.user.is_authenticated
         else None
     )
@@ -158,7 +153,9 @@ def join_page(request: HttpRequest, slug: str) -> HttpResponse:
         # Back to the space's page after signing in: the join itself needs a POST.
         return redirect_to_login(detail_url)
     try:
-        membership = services.makerspace_join(makerspace=makerspace, acting_user=_user(request))
+        membership = services.makerspace_join(
+            makerspace=makerspace, acting_user=acting_user(request)
+        )
     except ApplicationError as exc:
         messages.error(
             request,
@@ -189,7 +186,7 @@ def join_page(request: HttpRequest, slug: str) -> HttpResponse:
 
 @login_required
 def my_spaces_page(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = acting_user(request)
     context = {
         "memberships": selectors.memberships_of_user(user),
         "invitations": selectors.pending_invitations_for(user),
@@ -204,7 +201,7 @@ def create_page(request: HttpRequest) -> HttpResponse:
         fields = form.service_fields()
         try:
             makerspace = services.makerspace_create(
-                acting_user=_user(request), name=fields.pop("name"), **fields
+                acting_user=acting_user(request), name=fields.pop("name"), **fields
             )
         except ApplicationError as exc:
             form.add_error(None, _error_text(exc))
@@ -223,7 +220,7 @@ def create_page(request: HttpRequest) -> HttpResponse:
 @require_POST
 def invitation_respond_page(request: HttpRequest, invitation_id: UUID) -> HttpResponse:
     """Accept or decline, from "my spaces", an invitation sent to the caller's address."""
-    user = _user(request)
+    user = acting_user(request)
     decision = request.POST.get("decision")
     if decision not in ("accept", "decline"):
         return HttpResponseBadRequest(_("Choose accept or decline."))
@@ -326,7 +323,7 @@ def members_page(request: HttpRequest, slug: str) -> HttpResponse:
 @require_POST
 def member_invite_page(request: HttpRequest, slug: str) -> HttpResponse:
     makerspace = _space_for_staff(request, slug, "members.invite")
-    user = _user(request)
+    user = acting_user(request)
     form = InviteForm(
         request.POST,
         prefix="invite",
@@ -363,7 +360,7 @@ def invitation_revoke_page(request: HttpRequest, slug: str, invitation_id: UUID)
     invitation = selectors.invitations_of_space(makerspace).filter(pk=invitation_id).first()
     if invitation is None:
         raise Http404("No such invitation.")
-    services.invitation_revoke(invitation=invitation, acting_user=_user(request))
+    services.invitation_revoke(invitation=invitation, acting_user=acting_user(request))
     messages.info(
         request, _("The invitation to %(email)s is withdrawn.") % {"email": invitation.email}
     )
@@ -376,7 +373,7 @@ def member_approve_page(request: HttpRequest, slug: str, membership_id: UUID) ->
     makerspace = _space_for_staff(request, slug, "members.approve")
     membership = _member_or_404(makerspace, membership_id)
     try:
-        services.membership_approve(membership=membership, acting_user=_user(request))
+        services.membership_approve(membership=membership, acting_user=acting_user(request))
     except ApplicationError as exc:
         messages.error(request, _error_text(exc))
     else:
@@ -397,7 +394,7 @@ def member_role_page(request: HttpRequest, slug: str, membership_id: UUID) -> Ht
         return _back_to_members(makerspace)
     try:
         membership = services.membership_change_role(
-            membership=membership, role=form.cleaned_data["role"], acting_user=_user(request)
+            membership=membership, role=form.cleaned_data["role"], acting_user=acting_user(request)
         )
     except ApplicationError as exc:
         messages.error(request, _error_text(exc))
@@ -416,7 +413,7 @@ def member_remove_page(request: HttpRequest, slug: str, membership_id: UUID) -> 
     makerspace = _space_for_staff(request, slug, "members.manage")
     membership = _member_or_404(makerspace, membership_id)
     try:
-        services.membership_remove(membership=membership, acting_user=_user(request))
+        services.membership_remove(membership=membership, acting_user=acting_user(request))
     except ApplicationError as exc:
         messages.error(request, _error_text(exc))
     else:
@@ -446,7 +443,7 @@ def skill_grant_page(request: HttpRequest, slug: str, membership_id: UUID) -> Ht
         services.skill_grant(
             membership=membership,
             skill=skill,
-            acting_user=_user(request),
+            acting_user=acting_user(request),
             expires_at=form.expires_at(),
         )
     except ApplicationError as exc:
@@ -477,7 +474,7 @@ def skill_revoke_page(
     if skill is None:
         raise Http404("No such skill.")
     try:
-        services.skill_revoke(membership=membership, skill=skill, acting_user=_user(request))
+        services.skill_revoke(membership=membership, skill=skill, acting_user=acting_user(request))
     except ApplicationError as exc:
         messages.error(
             request,

@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from apps.accounts.models import User
+from apps.core.api.actors import acting_user
 from apps.core.exceptions import ApplicationError
 from apps.core.permissions import has_makerspace_permission, makerspace_ids_with
 from apps.inventory.models import InventoryItem
@@ -58,12 +59,6 @@ ERROR_MESSAGES = {
     "ALREADY_COLLABORATOR": gettext_lazy("This member already collaborates on the project."),
     "ALREADY_LINKED": gettext_lazy("This booking is already linked to a project."),
 }
-
-
-def _user(request: HttpRequest) -> User:
-    user = request.user
-    assert isinstance(user, User)
-    return user
 
 
 def _error_text(exc: ApplicationError) -> str:
@@ -126,7 +121,7 @@ def _form_errors(form: Any) -> str:
 
 @login_required
 def my_projects_page(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = acting_user(request)
     page = Paginator(selectors.projects_of_user(user), MY_PROJECTS_PAGE_SIZE).get_page(
         request.GET.get("page")
     )
@@ -144,7 +139,7 @@ def my_projects_page(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def project_create_page(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = acting_user(request)
     spaces = Makerspace.objects.filter(
         pk__in=makerspace_ids_with(user, "projects.create"), is_active=True
     ).order_by("name")
@@ -192,7 +187,7 @@ def project_edit_page(request: HttpRequest, project_id: UUID) -> HttpResponse:
         try:
             if changes:
                 services.project_update(
-                    project=project, acting_user=_user(request), changes=changes
+                    project=project, acting_user=acting_user(request), changes=changes
                 )
         except ApplicationError as exc:
             form.add_error(None, _error_text(exc))
@@ -207,7 +202,7 @@ def project_edit_page(request: HttpRequest, project_id: UUID) -> HttpResponse:
 def project_delete_page(request: HttpRequest, project_id: UUID) -> HttpResponse:
     project, _rights = _project_or_404(request, project_id)
     try:
-        services.project_delete(project=project, acting_user=_user(request))
+        services.project_delete(project=project, acting_user=acting_user(request))
     except ApplicationError as exc:
         messages.error(request, _error_text(exc))
         return _back(project)
@@ -280,7 +275,7 @@ def consume_page(request: HttpRequest, project_id: UUID) -> HttpResponse:
     multiplier = form.cleaned_data["multiplier"]
     try:
         movements = services.bom_consume(
-            project=project, multiplier=multiplier, acting_user=_user(request)
+            project=project, multiplier=multiplier, acting_user=acting_user(request)
         )
     except ApplicationError as exc:
         messages.error(request, _error_text(exc))
@@ -311,7 +306,7 @@ def bom_add_page(request: HttpRequest, project_id: UUID) -> HttpResponse:
             item=form.cleaned_data["item"],
             quantity=form.cleaned_data["quantity"],
             note=form.cleaned_data["note"],
-            acting_user=_user(request),
+            acting_user=acting_user(request),
         )
     except ApplicationError as exc:
         messages.error(request, _error_text(exc))
@@ -336,7 +331,7 @@ def bom_update_page(request: HttpRequest, project_id: UUID, line_id: UUID) -> Ht
         return _back(project)
     try:
         services.bom_line_update(
-            line=line, quantity=form.cleaned_data["quantity"], acting_user=_user(request)
+            line=line, quantity=form.cleaned_data["quantity"], acting_user=acting_user(request)
         )
     except ApplicationError as exc:
         messages.error(request, _error_text(exc))
@@ -348,7 +343,9 @@ def bom_update_page(request: HttpRequest, project_id: UUID, line_id: UUID) -> Ht
 def bom_remove_page(request: HttpRequest, project_id: UUID, line_id: UUID) -> HttpResponse:
     project, _rights = _project_or_404(request, project_id)
     try:
-        services.bom_line_remove(line=_line_or_404(project, line_id), acting_user=_user(request))
+        services.bom_line_remove(
+            line=_line_or_404(project, line_id), acting_user=acting_user(request)
+        )
     except ApplicationError as exc:
         messages.error(request, _error_text(exc))
     return _back(project)
@@ -374,7 +371,7 @@ def collaborator_add_page(request: HttpRequest, project_id: UUID) -> HttpRespons
             project=project,
             user=person,
             role=form.cleaned_data["role"],
-            acting_user=_user(request),
+            acting_user=acting_user(request),
         )
     except ApplicationError as exc:
         if exc.code == "VALIDATION_ERROR":
@@ -399,7 +396,7 @@ def collaborator_remove_page(
         raise Http404("No such collaborator.")
     leaving = collaborator.user_id == request.user.pk
     try:
-        services.collaborator_remove(collaborator=collaborator, acting_user=_user(request))
+        services.collaborator_remove(collaborator=collaborator, acting_user=acting_user(request))
     except ApplicationError as exc:
         messages.error(request, _error_text(exc))
         return _back(project)
@@ -418,7 +415,7 @@ def booking_link_page(request: HttpRequest, project_id: UUID) -> HttpResponse:
     project, _rights = _project_or_404(request, project_id)
     form = LinkBookingForm(
         request.POST,
-        reservations=selectors.linkable_reservations(project=project, user=_user(request)),
+        reservations=selectors.linkable_reservations(project=project, user=acting_user(request)),
         timezone_name=project.makerspace.timezone,
     )
     if not form.is_valid():
@@ -428,7 +425,7 @@ def booking_link_page(request: HttpRequest, project_id: UUID) -> HttpResponse:
         services.project_reservation_link(
             project=project,
             reservation=form.cleaned_data["reservation"],
-            acting_user=_user(request),
+            acting_user=acting_user(request),
         )
     except ApplicationError as exc:
         messages.error(request, _error_text(exc))
@@ -449,7 +446,7 @@ def booking_unlink_page(
     if link is None:
         raise Http404("No such booking.")
     try:
-        services.project_reservation_unlink(link=link, acting_user=_user(request))
+        services.project_reservation_unlink(link=link, acting_user=acting_user(request))
     except ApplicationError as exc:
         messages.error(request, _error_text(exc))
     return _back(project)

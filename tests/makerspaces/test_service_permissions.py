@@ -362,3 +362,47 @@ def test_creating_a_space_in_one_go_verified_and_deactivated_by_a_super_admin() 
         .values_list("action", flat=True)
     )
     assert actions == ["create", "verify", "delete"]
+
+
+@pytest.mark.django_db
+def test_a_staff_save_of_a_space_is_all_or_nothing() -> None:
+    """The admin's one save: an admin who may edit the space but not verify it changes
+    nothing, not even the fields it was allowed to change."""
+    from apps.makerspaces.models import Makerspace as Space
+
+    membership = MembershipFactory.create(role="admin")
+    space = membership.makerspace
+    audit_before = AuditLogEntry.objects.count()
+
+    with pytest.raises(ApplicationError) as refused:
+        services.makerspace_change(
+            makerspace=space,
+            acting_user=membership.user,
+            changes={"name": "Renamed Lab", "verified": True},
+        )
+
+    space_after = Space.objects.get(pk=space.pk)
+    assert refused.value.code == "PERMISSION_DENIED"
+    assert (space_after.name, space_after.verified) == (space.name, space.verified)
+    assert AuditLogEntry.objects.count() == audit_before
+
+
+@pytest.mark.django_db
+def test_a_staff_save_changes_fields_and_state_together() -> None:
+    from apps.accounts.system import system_actor
+    from apps.makerspaces.models import Makerspace as Space
+
+    space = MembershipFactory.create(role="admin").makerspace
+
+    services.makerspace_change(
+        makerspace=space,
+        acting_user=system_actor(),
+        changes={"name": "Renamed Lab", "verified": True, "is_active": False},
+    )
+
+    space_after = Space.objects.get(pk=space.pk)
+    assert (space_after.name, space_after.verified, space_after.is_active) == (
+        "Renamed Lab",
+        True,
+        False,
+    )

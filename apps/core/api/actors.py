@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models
+from django.http import HttpRequest
 from rest_framework.exceptions import NotAuthenticated
 from rest_framework.request import Request
 
@@ -17,15 +19,17 @@ if TYPE_CHECKING:
 M = TypeVar("M", bound=models.Model)
 
 
-def acting_user(request: Request) -> User:
-    """The signed-in caller, for a service's ``acting_user``.
+def acting_user(request: Request | HttpRequest) -> User:
+    """The signed-in caller, for a service's ``acting_user``: the API's and the pages'.
 
     Views that reach a service have already required authentication; a request that
     somehow arrives without it is refused rather than acted on anonymously.
     """
     user = request.user
     if user is None or not user.is_authenticated:
-        raise NotAuthenticated()
+        if isinstance(request, Request):
+            raise NotAuthenticated()
+        raise PermissionDenied
     return user
 
 
