@@ -98,6 +98,20 @@ def _unique_slug(name: str) -> str:
 # --- makerspaces --------------------------------------------------------------------
 
 
+def _flip(makerspace: Makerspace, field: str, value: bool, *, action: str, actor: User) -> None:
+    """Set one flag of a new space and audit it as the step it stands for."""
+    old = getattr(makerspace, field)
+    setattr(makerspace, field, value)
+    makerspace.save(update_fields=[field, "updated_at"])
+    audit_record(
+        actor=actor,
+        instance=makerspace,
+        action=action,
+        makerspace_id=makerspace.pk,
+        changes={field: [old, value]},
+    )
+
+
 def makerspace_create(
     *,
     acting_user: User,
@@ -140,25 +154,9 @@ def makerspace_create(
                 changes={"name": name, "slug": slug},
             )
             if verified:
-                makerspace.verified = True
-                makerspace.save(update_fields=["verified", "updated_at"])
-                audit_record(
-                    actor=acting_user,
-                    instance=makerspace,
-                    action=Action.VERIFY,
-                    makerspace_id=makerspace.pk,
-                    changes={"verified": [False, True]},
-                )
+                _flip(makerspace, "verified", True, action=Action.VERIFY, actor=acting_user)
             if not is_active:
-                makerspace.is_active = False
-                makerspace.save(update_fields=["is_active", "updated_at"])
-                audit_record(
-                    actor=acting_user,
-                    instance=makerspace,
-                    action=Action.DELETE,
-                    makerspace_id=makerspace.pk,
-                    changes={"is_active": [True, False]},
-                )
+                _flip(makerspace, "is_active", False, action=Action.DELETE, actor=acting_user)
     except IntegrityError:
         raise validation_error("slug", "A makerspace with this slug already exists.") from None
     forget_roles(acting_user)
