@@ -6,7 +6,7 @@ PIP := $(VENV)/bin/pip
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run serve install install-dev migrate demo test test-fast lint format messages schema worker beat clean
+.PHONY: run serve install install-dev migrate demo test test-fast lint format messages schema worker beat bench clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,10 @@ messages: install-dev
 
 schema: install
 	$(PY) manage.py spectacular --validate --fail-on-warn --file schema.yml
+
+## Load against a local gunicorn beside its floors (bench/README.md); not part of `make test`
+bench: install-dev
+	$(PY) bench/run.py
 
 worker: install
 	$(VENV)/bin/celery -A makrx worker --loglevel=INFO --concurrency=2
