@@ -199,6 +199,11 @@ def test_a_password_change_answers_a_fresh_pair_and_ends_every_other_session() -
     me.credentials(HTTP_AUTHORIZATION=f"Bearer {body['access_token']}")
     assert me.get("/api/v1/users/me").status_code == 200
     assert refresh(body["refresh_token"]) == 200
+    # And access tokens issued before the change no longer open the API either
+    old_phone = APIClient()
+    old_phone.credentials(HTTP_AUTHORIZATION=f"Bearer {phone['access_token']}")
+    assert old_phone.get("/api/v1/users/me").status_code == 401
+    assert laptop_client.get("/api/v1/users/me").status_code == 401
     # And the new password is the one that signs in
     member.refresh_from_db()
     assert member.check_password(NEW_PASSWORD)
