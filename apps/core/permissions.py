@@ -96,16 +96,30 @@ def _roles_of(user: User) -> dict[str, str]:
     return cached
 
 
+def remember_role(user: Any, makerspace_id: Any, role: str | None) -> None:
+    """Note the user's role in one space, read along with the space itself (see
+    ``makerspace_for_member``), so the permission check of a scoped request needs no
+    query of its own."""
+    known: dict[str, str | None] | None = getattr(user, "_makrx_role_in", None)
+    if known is None:
+        known = user._makrx_role_in = {}
+    known[str(makerspace_id)] = role
+
+
 def forget_roles(user: Any) -> None:
     """Drop the per-request role cache after a membership of this user changed."""
-    if hasattr(user, "_makrx_roles"):
-        del user._makrx_roles
+    for name in ("_makrx_roles", "_makrx_role_in"):
+        if hasattr(user, name):
+            delattr(user, name)
 
 
 def role_in(user: User | AnonymousUser | None, makerspace: Any) -> str | None:
     if user is None or not user.is_authenticated:
         return None
     space_id = str(getattr(makerspace, "pk", makerspace))
+    known: dict[str, str | None] | None = getattr(user, "_makrx_role_in", None)
+    if known is not None and space_id in known:
+        return known[space_id]
     return _roles_of(user).get(space_id)
 
 

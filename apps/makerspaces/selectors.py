@@ -13,6 +13,7 @@ from django.db.models import (
     Prefetch,
     Q,
     QuerySet,
+    Subquery,
     Value,
     When,
 )
@@ -21,7 +22,7 @@ from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.core.models import AuditLogEntry
-from apps.core.permissions import STAFF_ROLES, role_in
+from apps.core.permissions import STAFF_ROLES, remember_role, role_in
 from apps.makerspaces.models import (
     Closure,
     Invitation,
@@ -90,9 +91,23 @@ def makerspaces_of(user: User) -> QuerySet[Makerspace]:
 
 
 def makerspace_for_member(*, user: User, makerspace_id: Any) -> Makerspace | None:
-    """The space if the caller belongs to it (or is a super admin); None means 404."""
-    spaces = Makerspace.objects.all() if user.is_superuser else makerspaces_of(user)
-    return spaces.filter(pk=makerspace_id).first()
+    """The space if the caller belongs to it (or is a super admin); None means 404.
+
+    One query answers both the space and the caller's role in it, which is remembered
+    for the permission checks of the same request.
+    """
+    role = Membership.objects.filter(
+        makerspace=OuterRef("pk"), user=user, status=MembershipStatus.ACTIVE
+    ).values("role")[:1]
+    space = (
+        Makerspace.objects.filter(pk=makerspace_id).annotate(caller_role=Subquery(role)).first()
+    )
+    if space is None:
+        return None
+    remember_role(user, space.pk, space.caller_role)
+    if space.caller_role is None and not user.is_superuser:
+        return None
+    return space
 
 
 def makerspace_visible_to(*, user: User | Any, makerspace_id: Any) -> Makerspace | None:
