@@ -9,6 +9,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from apps.accounts import services
 from apps.accounts.api import serializers as s
+from apps.accounts.api.presenters import user_row
 from apps.accounts.authentication import CsrfSessionAuthentication
 from apps.accounts.models import User
 from apps.core.api.actors import acting_user
@@ -193,7 +194,7 @@ class MeView(APIView):
     )
     def get(self, request: Request) -> Response:
         user = acting_user(request)
-        return Response(s.UserSerializer(user).data, headers={"ETag": etag_for(user)})
+        return Response(user_row(user), headers={"ETag": etag_for(user)})
 
     @extend_schema(
         operation_id="users_me_update",
