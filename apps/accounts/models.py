@@ -3,7 +3,7 @@ from typing import Any, ClassVar
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.db import models
-from django.db.models.functions import Lower
+from django.db.models.functions import Lower, Upper
 from django.utils.translation import gettext_lazy as _
 
 from apps.core.models import BaseModel
@@ -73,6 +73,11 @@ class User(BaseModel, AbstractBaseUser, PermissionsMixin):
         ordering = ["email"]
         constraints = [
             models.UniqueConstraint(Lower("email"), name="accounts_user_email_ci_unique"),
+        ]
+        indexes = [
+            # ``email__iexact`` (sign-in, reset, invitations) compares UPPER(email) on
+            # PostgreSQL; without this index each such lookup reads the whole table.
+            models.Index(Upper("email"), name="accounts_user_email_upper"),
         ]
 
     def __str__(self) -> str:
