@@ -7,8 +7,9 @@ connection counts, and prints MakrX's throughput as a fraction of F1's.
 
 Environment (all optional): BENCH_DATABASE_URL, BENCH_REDIS_URL, BENCH_SCALE (seed_volume),
 BENCH_SECONDS (per wrk run), BENCH_CONNECTIONS ("4,16,64"), BENCH_SCENARIOS (names to
-run, comma-separated), BENCH_WORKERS (gunicorn), BENCH_PORT, BENCH_PASSWORD (of seeded
-users). Load goes only to 127.0.0.1, bounded by BENCH_SECONDS per run.
+run, comma-separated), BENCH_WORKERS (gunicorn), BENCH_PORT, BENCH_OIDC_PORT (of the local
+OpenID Connect provider; any free port by default), BENCH_PASSWORD (of seeded users).
+Load goes only to 127.0.0.1, bounded by BENCH_SECONDS per run.
 """
 
 import json
@@ -28,6 +29,10 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench import oidc  # noqa: E402
+
 RESULTS = ROOT / "bench" / "results"
 PYTHON = sys.executable
 HOST = "127.0.0.1"
@@ -44,7 +49,9 @@ REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/3")
 
 # Production mode, as gunicorn will run it: the same values here (for the capture and
 # the tokens) and in the server, so tokens minted here verify there. Throttles are
-# lifted: the bench measures the server, not the rate limits.
+# lifted: the bench measures the server, not the rate limits. Sign-in through an
+# OpenID Connect provider is on, against a local one that runs as long as this process.
+OIDC_PROVIDER = oidc.start(int(os.environ.get("BENCH_OIDC_PORT", "0")))
 ENV = {
     **os.environ,
     "DJANGO_SETTINGS_MODULE": "bench.settings",
@@ -57,10 +64,10 @@ ENV = {
     "THROTTLE_ANON": "100000000/min",
     "THROTTLE_USER": "100000000/min",
     "JWT_ACCESS_MINUTES": "600",
+    **oidc.environment(OIDC_PROVIDER),
 }
 ENV.pop("JWT_SIGNING_KEY", None)
 os.environ.update(ENV)
-sys.path.insert(0, str(ROOT))
 
 # wrk reports through this script: percentiles (p95 included, which --latency lacks),
 # socket errors, the request count and a count per status code (each wrk thread counts
@@ -100,7 +107,7 @@ end
 class Scenario:
     name: str
     path: str
-    who: str = "anonymous"  # anonymous, member or manager
+    who: str = "anonymous"  # anonymous, member, member-oidc or manager
     method: str = "GET"
     # Lua for a write: a request() that builds each body (writes have no F1).
     lua: str = ""
@@ -206,7 +213,8 @@ def pick_fixtures() -> dict[str, Any]:
 
 def tokens(fixtures: dict[str, Any]) -> dict[str, str]:
     """Bearer tokens from the real login; a seed whose password is unknown here still
-    gets a session of the same kind the login opens."""
+    gets a session of the same kind the login opens. "member-oidc" is the member's
+    access token from the local provider, as a single sign-on client would send it."""
     from django.test import Client
 
     from apps.accounts import services
@@ -224,6 +232,13 @@ def tokens(fixtures: dict[str, Any]) -> dict[str, str]:
             result[who] = response.json()["access_token"]
         else:
             result[who] = str(services.session_start(user=user).access_token)
+    member = fixtures["member"]
+    result["member-oidc"] = oidc.access_token(
+        OIDC_PROVIDER,
+        email=member.email,
+        name=member.name,
+        lifetime_seconds=int(ENV["JWT_ACCESS_MINUTES"]) * 60,
+    )
     return result
 
 
@@ -249,6 +264,7 @@ def scenarios(fixtures: dict[str, Any]) -> list[Scenario]:
         ),
         Scenario("available-day", f"{api}/equipment/available?start={start}&end={end}", "member"),
         Scenario("reservations-member", f"{api}/reservations/?limit=25", "member"),
+        Scenario("reservations-member-oidc", f"{api}/reservations/?limit=25", "member-oidc"),
         Scenario("reservations-manager", f"{api}/reservations/?limit=25", "manager"),
         Scenario(
             "movements-page-1",
@@ -561,6 +577,7 @@ def main() -> None:
         server.terminate()
         server.wait(timeout=30)
         capture_file.unlink(missing_ok=True)
+        OIDC_PROVIDER.stop()
     print(table(rows))
     out = RESULTS / f"{stamp}.json"
     out.write_text(

@@ -1,4 +1,5 @@
-"""A small OpenID Connect provider for tests, served on loopback from a background thread.
+"""A small OpenID Connect provider for tests and the bench, served on loopback from a
+background thread.
 
 It speaks just enough of the protocol for MakrX's sign-in: discovery, JWKS, the
 authorization-code flow (authorize, token, userinfo) with RS256-signed tokens. A test
@@ -63,6 +64,11 @@ class OIDCProvider:
     request_counts: Counter[str] = field(default_factory=Counter)
     # Claims merged into the next id tokens, to play a provider that gets them wrong.
     id_token_overrides: dict[str, Any] = field(default_factory=dict)
+    # Published in the JWKS after the provider's own keys, to play one that lists keys
+    # MakrX cannot use.
+    extra_jwks: list[dict[str, Any]] = field(default_factory=list)
+    # The loopback port to listen on; 0 takes any free one.
+    port: int = 0
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -78,7 +84,7 @@ class OIDCProvider:
     # --- lifecycle ---------------------------------------------------------------
 
     def start(self) -> "OIDCProvider":
-        server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        server = ThreadingHTTPServer(("127.0.0.1", self.port), _handler_for(self))
         server.daemon_threads = True
         self._server = server
         # A short poll interval keeps shutdown quick at the end of every test.
@@ -279,7 +285,7 @@ class OIDCProvider:
 
     def _jwks(self) -> dict[str, Any]:
         with self._lock:
-            return {"keys": [key.public_jwk() for key in self._published_keys]}
+            return {"keys": [*(key.public_jwk() for key in self._published_keys), *self.extra_jwks]}
 
 
 def _handler_for(provider: OIDCProvider) -> type[BaseHTTPRequestHandler]:

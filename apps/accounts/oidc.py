@@ -1,13 +1,16 @@
 """OpenID Connect (Keycloak) sign-in.
 
 Pages use mozilla-django-oidc's authorization-code flow with this backend. API
-bearer tokens are verified locally against the provider's JWKS, which is cached,
-so a request never waits on the provider.
+bearer tokens are verified locally against the provider's JWKS, kept parsed in each
+process and shared between processes through the cache, so a request never waits on
+the provider.
 """
 
+import base64
 import json
 import logging
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import jwt
@@ -15,7 +18,8 @@ import requests
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import SuspiciousOperation
-from django.db.models import QuerySet
+from django.db.models import QuerySet, Value
+from django.db.models.functions import Lower
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 
 from apps.accounts.models import User
@@ -23,12 +27,18 @@ from apps.accounts.services import user_from_oidc_claims
 
 logger = logging.getLogger("makrx.oidc")
 
-_JWKS_CACHE_KEY = "oidc:jwks:{url}"
+# The cached entry holds the key set and when it was fetched, so every worker ages it
+# from the same moment.
+_JWKS_CACHE_KEY = "oidc:jwks:v2:{url}"
 _JWKS_REFETCH_KEY = "oidc:jwks-refetch:{url}"
 # Anyone can send a token with a made-up key id; refetching the JWKS for each of them
 # would let strangers make us hammer the provider. One refetch per window is enough
 # to pick up a rotated key.
 JWKS_REFETCH_COOLDOWN_SECONDS = 60
+# How long a process trusts the keys it holds before comparing them with the shared
+# cache again: keys another worker refetched (a rotation that dropped a key) reach
+# every process within this time, for one cache round trip per process per window.
+PROCESS_KEYS_RECHECK_SECONDS = 30
 CLOCK_LEEWAY_SECONDS = 30
 
 
@@ -65,15 +75,43 @@ def _audiences(claims: dict[str, Any]) -> set[str]:
     return set()
 
 
+def users_with_email(email: str) -> QuerySet[User]:
+    """Accounts whose email matches, ignoring case: at most one, by the unique index.
+
+    Compared through LOWER(), as that index on the column is built, the lookup is one
+    index probe; ``email__iexact`` (UPPER on PostgreSQL) scans every account.
+    """
+    return User.objects.alias(email_lower=Lower("email")).filter(email_lower=Lower(Value(email)))
+
+
+def _known_user(email: str) -> User | None:
+    # Accounts keep their email lowercased (UserManager, User.clean), so the exact
+    # match on the unique column is the one query a known user costs; the
+    # case-insensitive lookup after it finds a row stored otherwise.
+    user = next(iter(User.objects.filter(email=email.lower()).order_by()[:1]), None)
+    if user is None:
+        user = next(iter(users_with_email(email).order_by()[:1]), None)
+    return user
+
+
 def user_for_claims(claims: dict[str, Any]) -> User:
-    """The MakrX user the provider vouches for: found by email, or created."""
+    """The MakrX user the provider vouches for: found by email, or created.
+
+    A known user costs one query; the row is written only when the provider newly
+    vouches for the email address.
+    """
     email = claims.get("email")
     if not isinstance(email, str) or not email.strip():
         raise InvalidOIDCToken("the token carries no email")
-    existing = User.objects.filter(email__iexact=email.strip()).first()
-    if existing is not None:
-        check_may_sign_in_as(existing, claims)
-    return user_from_oidc_claims({**claims, "email_verified": email_is_verified(claims)})
+    verified = email_is_verified(claims)
+    existing = _known_user(email.strip())
+    if existing is None:
+        return user_from_oidc_claims({**claims, "email_verified": verified})
+    check_may_sign_in_as(existing, claims)
+    if verified and not existing.email_verified:
+        existing.email_verified = True
+        existing.save(update_fields=["email_verified", "updated_at"])
+    return existing
 
 
 class MakrXOIDCBackend(OIDCAuthenticationBackend):
@@ -103,7 +141,7 @@ class MakrXOIDCBackend(OIDCAuthenticationBackend):
         email = claims.get("email")
         if not email:
             return self.UserModel.objects.none()
-        return self.UserModel.objects.filter(email__iexact=email)
+        return users_with_email(email)
 
     def create_user(self, claims: dict[str, Any]) -> User:
         try:
@@ -129,56 +167,141 @@ class MakrXOIDCBackend(OIDCAuthenticationBackend):
         return user
 
 
-def _fetch_jwks(*, refresh: bool = False) -> tuple[dict[str, Any], bool]:
-    """The provider's key set and whether it was just fetched (rather than cached)."""
-    url = settings.OIDC_OP_JWKS_ENDPOINT
-    key = _JWKS_CACHE_KEY.format(url=url)
-    if not refresh:
-        cached = cache.get(key)
-        if cached:
-            return json.loads(cached), False
+@dataclass(frozen=True)
+class _KeySet:
+    """The provider's signing keys, parsed, and when they were fetched from it."""
+
+    url: str
+    fetched_at: float
+    keys: tuple[tuple[str | None, Any], ...]
+    # The shared cache's entry these keys were read from or written to.
+    entry: str
+
+    @classmethod
+    def from_entry(cls, url: str, entry: str) -> "_KeySet | None":
+        """The key set of a shared cache entry; None when the entry is unreadable."""
+        try:
+            stored = json.loads(entry)
+            fetched_at = float(stored["fetched_at"])
+            jwks = stored["jwks"]
+        except (ValueError, TypeError, KeyError):
+            return None
+        if not isinstance(jwks, dict):
+            return None
+        return cls.parse(url, fetched_at, jwks, entry)
+
+    @classmethod
+    def parse(cls, url: str, fetched_at: float, jwks: dict[str, Any], entry: str) -> "_KeySet":
+        keys = []
+        for jwk in jwks.get("keys", []):
+            if not isinstance(jwk, dict) or jwk.get("use", "sig") != "sig":
+                continue
+            try:
+                key = jwt.PyJWK(jwk).key
+            except (jwt.PyJWTError, ValueError, TypeError):
+                # A key we cannot read verifies nothing; the others still do.
+                continue
+            keys.append((jwk.get("kid"), key))
+        return cls(url=url, fetched_at=fetched_at, keys=tuple(keys), entry=entry)
+
+    def fresh(self, now: float) -> bool:
+        return now < self.fetched_at + settings.OIDC_JWKS_CACHE_SECONDS
+
+    def find(self, kid: str | None) -> Any:
+        for key_id, key in self.keys:
+            if kid is None or key_id == kid:
+                return key
+        return None
+
+
+# The key set this process last saw, and when it last compared it with the shared
+# cache. A token signed with one of its keys is verified without asking the shared
+# cache or the provider; the shared cache (one fetch for all workers) is read when
+# these keys lack the token's key, have aged out, or are due for a recheck.
+_process_keys: tuple[_KeySet, float] | None = None
+
+
+def forget_signing_keys() -> None:
+    """Drop this process's copy of the provider's keys (the shared cache keeps its own)."""
+    global _process_keys
+    _process_keys = None
+
+
+def _remember(keys: _KeySet, now: float) -> _KeySet:
+    global _process_keys
+    _process_keys = (keys, now)
+    return keys
+
+
+def _shared_keys(url: str, known: _KeySet | None) -> _KeySet | None:
+    """The key set in the shared cache, or None when there is none or it is unreadable."""
+    entry = cache.get(_JWKS_CACHE_KEY.format(url=url))
+    if not isinstance(entry, str) or not entry:
+        return None
+    if known is not None and known.entry == entry:
+        # The same keys: no need to parse them again.
+        return known
+    return _KeySet.from_entry(url, entry)
+
+
+def _fetch_keys(url: str) -> _KeySet:
     response = requests.get(url, timeout=5)
     response.raise_for_status()
     jwks = response.json()
     if not isinstance(jwks, dict):
         raise InvalidOIDCToken("the provider's key set is not a JSON object")
-    cache.set(key, json.dumps(jwks), timeout=settings.OIDC_JWKS_CACHE_SECONDS)
-    return jwks, True
-
-
-def _matching_key(jwks: dict[str, Any], kid: str | None) -> Any:
-    for jwk in jwks.get("keys", []):
-        if not isinstance(jwk, dict) or jwk.get("use", "sig") != "sig":
-            continue
-        if kid is None or jwk.get("kid") == kid:
-            return jwt.PyJWK(jwk).key
-    return None
+    fetched_at = time.time()
+    entry = json.dumps({"fetched_at": fetched_at, "jwks": jwks})
+    cache.set(_JWKS_CACHE_KEY.format(url=url), entry, timeout=settings.OIDC_JWKS_CACHE_SECONDS)
+    return _KeySet.parse(url, fetched_at, jwks, entry)
 
 
 def _signing_key(kid: str | None) -> Any:
-    jwks, just_fetched = _fetch_jwks()
-    key = _matching_key(jwks, kid)
-    if key is None and not just_fetched:
-        refetch_key = _JWKS_REFETCH_KEY.format(url=settings.OIDC_OP_JWKS_ENDPOINT)
+    url = settings.OIDC_OP_JWKS_ENDPOINT
+    now = time.time()
+    known, checked_at = _process_keys or (None, 0.0)
+    if known is not None and known.url != url:
+        known = None
+    if known is not None and known.fresh(now) and now < checked_at + PROCESS_KEYS_RECHECK_SECONDS:
+        key = known.find(kid)
+        if key is not None:
+            return key
+    # This process's keys lack the token's key, have aged out or are due for a
+    # recheck: another worker may have fetched newer ones.
+    shared = _shared_keys(url, known)
+    if shared is not None and shared.fresh(now):
+        key = _remember(shared, now).find(kid)
+        if key is not None:
+            return key
         # A key id we have not seen means the provider rotated its keys: fetch once
         # more, unless another request already did within the cooldown.
-        if cache.add(refetch_key, 1, timeout=JWKS_REFETCH_COOLDOWN_SECONDS):
-            jwks, _ = _fetch_jwks(refresh=True)
-            key = _matching_key(jwks, kid)
+        refetch_key = _JWKS_REFETCH_KEY.format(url=url)
+        if not cache.add(refetch_key, 1, timeout=JWKS_REFETCH_COOLDOWN_SECONDS):
+            raise InvalidOIDCToken("no provider key matches the token")
+    key = _remember(_fetch_keys(url), now).find(kid)
     if key is None:
         raise InvalidOIDCToken("no provider key matches the token")
     return key
+
+
+def _unverified_issuer(token: str) -> Any:
+    """The ``iss`` claim of a compact JWS, read without checking anything else."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        return None
+    payload = parts[1]
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except ValueError:
+        return None
+    return claims.get("iss") if isinstance(claims, dict) else None
 
 
 def is_provider_token(token: str) -> bool:
     """Whether a bearer token was issued by the configured provider (signature unchecked)."""
     if not settings.OIDC_ENABLED or not settings.OIDC_OP_ISSUER:
         return False
-    try:
-        claims = jwt.decode(token, options={"verify_signature": False})
-    except jwt.PyJWTError:
-        return False
-    return claims.get("iss") == settings.OIDC_OP_ISSUER
+    return bool(_unverified_issuer(token) == settings.OIDC_OP_ISSUER)
 
 
 def verify_provider_token(token: str) -> dict[str, Any]:

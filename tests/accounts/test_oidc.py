@@ -4,18 +4,30 @@ The provider (tests/oidc_provider.py) serves discovery, JWKS, authorize, token a
 userinfo over HTTP; nothing in mozilla-django-oidc or MakrX is patched.
 """
 
+import base64
+import json
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit
 
 import jwt
 import pytest
 import requests
+from django.core.cache import cache
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from apps.accounts.models import User
+from apps.accounts.oidc import (
+    _JWKS_CACHE_KEY,
+    JWKS_REFETCH_COOLDOWN_SECONDS,
+    PROCESS_KEYS_RECHECK_SECONDS,
+    forget_signing_keys,
+)
 from tests.conftest import bearer_client
 from tests.factories import UserFactory
 from tests.oidc_provider import OIDCProvider, SigningKey
@@ -23,7 +35,16 @@ from tests.oidc_provider import OIDCProvider, SigningKey
 pytestmark = pytest.mark.django_db
 
 ME = "/api/v1/users/me"
+MOMENT = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 BEARER_CHALLENGE = 'Bearer realm="api"'
+
+
+@pytest.fixture(autouse=True)
+def _process_without_keys() -> Iterator[None]:
+    """Each test starts as a fresh worker: no provider keys kept in the process."""
+    forget_signing_keys()
+    yield
+    forget_signing_keys()
 
 
 @pytest.fixture
@@ -512,3 +533,219 @@ def test_login_page_has_no_sso_link_when_oidc_is_off(settings) -> None:
 
     assert response.status_code == 200
     assert b"/oidc/authenticate/" not in response.content
+
+
+# --- API: what a provider-token request costs -----------------------------------------
+
+
+def shared_jwks_entry(provider: OIDCProvider) -> Any:
+    return cache.get(_JWKS_CACHE_KEY.format(url=provider.jwks_uri))
+
+
+def statements_of(client: APIClient, path: str) -> list[str]:
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(path)
+    assert response.status_code == 200, response.content
+    return [query["sql"] for query in queries.captured_queries]
+
+
+def test_known_user_costs_the_same_queries_as_our_jwt_and_writes_nothing(
+    oidc: OIDCProvider,
+) -> None:
+    member = make_user(email="joan@example.org", email_verified=True)
+    client = provider_client(oidc.mint_access_token(email="Joan@Example.org"))
+    assert client.get(ME).status_code == 200
+
+    with_provider_token = statements_of(client, ME)
+    with_our_jwt = statements_of(bearer_client(member), ME)
+
+    assert len(with_provider_token) == len(with_our_jwt)
+    assert all(sql.lstrip().upper().startswith("SELECT") for sql in with_provider_token)
+    member.refresh_from_db()
+    assert member.email == "joan@example.org"
+
+
+def test_provider_vouching_for_email_is_recorded_once_then_never_written_again(
+    oidc: OIDCProvider,
+) -> None:
+    member = make_user(email="hedy@example.org", email_verified=False)
+    member.set_unusable_password()
+    member.save(update_fields=["password"])
+    client = provider_client(oidc.mint_access_token(email="hedy@example.org", email_verified=True))
+
+    first = statements_of(client, ME)
+    again = statements_of(client, ME)
+
+    member.refresh_from_db()
+    assert member.email_verified is True
+    assert sum(sql.lstrip().upper().startswith("UPDATE") for sql in first) == 1
+    assert all(sql.lstrip().upper().startswith("SELECT") for sql in again)
+
+
+def test_account_stored_with_mixed_case_email_is_still_found(oidc: OIDCProvider) -> None:
+    member = make_user(email="dorothy@example.org")
+    User.objects.filter(pk=member.pk).update(email="Dorothy.V@Example.org")
+    token = oidc.mint_access_token(email="dorothy.v@example.org", email_verified=True)
+
+    response = provider_client(token).get(ME)
+
+    assert response.status_code == 200, response.content
+    assert response.json()["id"] == str(member.pk)
+    assert User.objects.count() == 1
+
+
+def test_unverified_email_cannot_take_over_account_stored_with_mixed_case_email(
+    oidc: OIDCProvider,
+) -> None:
+    member = make_user(email="barbara@example.org", email_verified=True)
+    User.objects.filter(pk=member.pk).update(email="Barbara@Example.org")
+    token = oidc.mint_access_token(email="barbara@example.org", email_verified=False)
+
+    response = provider_client(token).get(ME)
+
+    error = assert_not_authenticated(response)
+    assert "not verified" in error["message"]
+    assert User.objects.count() == 1
+
+
+def test_worker_verifies_with_the_keys_it_holds_without_cache_or_provider(
+    oidc: OIDCProvider, time_machine
+) -> None:
+    time_machine.move_to(MOMENT, tick=False)
+    first = oidc.mint_access_token(email="ada@example.org")
+    assert provider_client(first).get(ME).status_code == 200
+    later = oidc.mint_access_token(email="ada@example.org")
+    cache.delete(_JWKS_CACHE_KEY.format(url=oidc.jwks_uri))
+    oidc.stop()
+
+    response = provider_client(later).get(ME)
+
+    assert response.status_code == 200, response.content
+    assert oidc.request_counts["/jwks"] == 1
+
+
+def test_new_worker_takes_the_keys_from_the_shared_cache(oidc: OIDCProvider) -> None:
+    first = oidc.mint_access_token(email="ada@example.org")
+    assert provider_client(first).get(ME).status_code == 200
+    forget_signing_keys()
+
+    response = provider_client(oidc.mint_access_token(email="ada@example.org")).get(ME)
+
+    assert response.status_code == 200, response.content
+    assert oidc.request_counts["/jwks"] == 1
+
+
+def test_worker_picks_up_keys_another_worker_fetched_after_a_rotation(
+    oidc: OIDCProvider,
+) -> None:
+    old_token = oidc.mint_access_token(email="ada@example.org")
+    assert provider_client(old_token).get(ME).status_code == 200
+    before_rotation = shared_jwks_entry(oidc)
+    oidc.rotate_key()
+    new_token = oidc.mint_access_token(email="ada@example.org")
+    # Another worker meets the new key first: it refetches (taking the cooldown) and
+    # shares what it fetched.
+    forget_signing_keys()
+    assert provider_client(new_token).get(ME).status_code == 200
+    after_rotation = shared_jwks_entry(oidc)
+    assert oidc.request_counts["/jwks"] == 2
+    # This worker still holds the keys from before the rotation.
+    forget_signing_keys()
+    cache.set(_JWKS_CACHE_KEY.format(url=oidc.jwks_uri), before_rotation)
+    assert provider_client(old_token).get(ME).status_code == 200
+    cache.set(_JWKS_CACHE_KEY.format(url=oidc.jwks_uri), after_rotation)
+
+    response = provider_client(oidc.mint_access_token(email="ada@example.org")).get(ME)
+
+    assert response.status_code == 200, response.content
+    assert oidc.request_counts["/jwks"] == 2
+
+
+def test_worker_drops_a_key_another_worker_found_removed_within_the_recheck_window(
+    oidc: OIDCProvider, time_machine
+) -> None:
+    assert PROCESS_KEYS_RECHECK_SECONDS < JWKS_REFETCH_COOLDOWN_SECONDS
+    time_machine.move_to(MOMENT, tick=False)
+    old_token = oidc.mint_access_token(email="ada@example.org")
+    assert provider_client(old_token).get(ME).status_code == 200
+    before_rotation = shared_jwks_entry(oidc)
+    # The provider replaces its key (the old one is no longer published) and another
+    # worker, meeting the new key id, refetches and shares the new set.
+    oidc.rotate_key(keep_old=False)
+    forget_signing_keys()
+    new_token = oidc.mint_access_token(email="ada@example.org")
+    assert provider_client(new_token).get(ME).status_code == 200
+    after_rotation = shared_jwks_entry(oidc)
+    # This worker still holds the old set.
+    forget_signing_keys()
+    cache.set(_JWKS_CACHE_KEY.format(url=oidc.jwks_uri), before_rotation)
+    assert provider_client(old_token).get(ME).status_code == 200
+    cache.set(_JWKS_CACHE_KEY.format(url=oidc.jwks_uri), after_rotation)
+    time_machine.move_to(MOMENT + timedelta(seconds=PROCESS_KEYS_RECHECK_SECONDS + 1), tick=False)
+
+    response = provider_client(old_token).get(ME)
+
+    error = assert_not_authenticated(response)
+    assert "no provider key" in error["message"]
+    assert oidc.request_counts["/jwks"] == 2
+
+
+def test_keys_are_fetched_again_once_their_cache_lifetime_has_passed(
+    oidc: OIDCProvider, settings, time_machine
+) -> None:
+    settings.OIDC_JWKS_CACHE_SECONDS = 600
+    start = MOMENT
+    time_machine.move_to(start, tick=False)
+    first = oidc.mint_access_token(email="ada@example.org")
+    assert provider_client(first).get(ME).status_code == 200
+
+    time_machine.move_to(start + timedelta(seconds=599), tick=False)
+    within = provider_client(oidc.mint_access_token(email="ada@example.org")).get(ME)
+    fetches_within = oidc.request_counts["/jwks"]
+    time_machine.move_to(start + timedelta(seconds=601), tick=False)
+    after = provider_client(oidc.mint_access_token(email="ada@example.org")).get(ME)
+
+    assert within.status_code == after.status_code == 200
+    assert fetches_within == 1
+    assert oidc.request_counts["/jwks"] == 2
+
+
+def test_a_key_that_cannot_be_read_does_not_stop_the_others(oidc: OIDCProvider) -> None:
+    oidc.extra_jwks = [
+        {"kty": "RSA", "kid": "broken", "n": "not base64!", "e": "AQAB"},
+        {"kty": "XYZ", "kid": "unknown-type"},
+        {"kty": "RSA", "kid": "for-encryption", "use": "enc", "n": "AQAB", "e": "AQAB"},
+    ]
+
+    response = provider_client(oidc.mint_access_token(email="ada@example.org")).get(ME)
+
+    assert response.status_code == 200, response.content
+
+
+def _segment(value: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    ("shape", "key_fetches"),
+    [
+        pytest.param("not-a-jwt", 0, id="one segment"),
+        pytest.param("a.b.c", 0, id="segments that are not JSON"),
+        pytest.param("provider-issuer-bad-header", 0, id="provider issuer, header not JSON"),
+        pytest.param("provider-issuer-unsigned", 1, id="provider issuer, alg none"),
+    ],
+)
+def test_malformed_bearer_token_gets_401(oidc: OIDCProvider, shape: str, key_fetches: int) -> None:
+    claims = {"iss": oidc.issuer, "sub": "x", "email": "ada@example.org", "exp": 2**40}
+    token = {
+        "not-a-jwt": "not-a-jwt",
+        "a.b.c": "a.b.c",
+        "provider-issuer-bad-header": f"bm90IGpzb24.{_segment(claims)}.c2ln",
+        "provider-issuer-unsigned": f"{_segment({'alg': 'none'})}.{_segment(claims)}.",
+    }[shape]
+
+    response = provider_client(token).get(ME)
+
+    assert_not_authenticated(response)
+    assert oidc.request_counts["/jwks"] == key_fetches
+    assert not User.objects.exists()
