@@ -533,18 +533,28 @@ class VolumeSeeder:
                 step = timedelta(days=SPAN_DAYS) / length
                 at = ledger_start + timedelta(seconds=rng.randrange(3600))
                 balance = rng.randint(100, 1000)
-                yield (item_id, balance, "opening", "Opening balance", None, balance, at)
-                for _ in range(length - 1):
+                yield (item_id, balance, "opening", "Opening balance", None, balance, at, 1)
+                # Each movement's place in its item's ledger, as the stock service numbers them.
+                for position in range(2, length + 1):
                     at += step
                     if balance < 20 or rng.random() < 0.1:
                         delta = rng.randint(100, 500)
-                        yield (item_id, delta, "restock", "Delivery", None, balance + delta, at)
+                        yield (
+                            item_id,
+                            delta,
+                            "restock",
+                            "Delivery",
+                            None,
+                            balance + delta,
+                            at,
+                            position,
+                        )
                     else:
                         # Never more than is on the shelf: the balance stays at or above zero.
                         delta = -rng.randint(1, min(balance, 20))
                         kind = "consume" if rng.random() < 0.3 else "deduct"
                         user_id = rng.choice(space.member_user_ids)
-                        yield (item_id, delta, kind, "", user_id, balance + delta, at)
+                        yield (item_id, delta, kind, "", user_id, balance + delta, at, position)
                     balance += delta
                 balances[item_id] = balance
 
@@ -602,6 +612,7 @@ class VolumeSeeder:
                 "user_id",
                 "balance_after",
                 "created_at",
+                "position",
                 "job_id",
                 "source_type",
             ],
@@ -610,13 +621,16 @@ class VolumeSeeder:
         )
         with connection.cursor() as cursor:
             cursor.execute(
-                "CREATE TEMPORARY TABLE volume_stock (id uuid, stock numeric) ON COMMIT DROP"
+                "CREATE TEMPORARY TABLE volume_stock (id uuid, stock numeric, movements integer) "
+                "ON COMMIT DROP"
             )
-            with cursor.cursor.copy("COPY volume_stock (id, stock) FROM STDIN") as copy:
+            lengths = {item_id: length for item_id, _space, length in items}
+            with cursor.cursor.copy("COPY volume_stock (id, stock, movements) FROM STDIN") as copy:
                 for item_id, stock in balances.items():
-                    copy.write_row((item_id, Decimal(stock)))
+                    copy.write_row((item_id, Decimal(stock), lengths[item_id]))
             cursor.execute(
-                "UPDATE inventory_inventoryitem AS item SET current_stock = volume_stock.stock "
+                "UPDATE inventory_inventoryitem AS item SET current_stock = volume_stock.stock, "
+                "movement_count = volume_stock.movements "
                 "FROM volume_stock WHERE item.id = volume_stock.id"
             )
 

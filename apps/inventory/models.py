@@ -74,6 +74,11 @@ class InventoryItem(BaseModel):
         **MONEY,
     )
     is_active = models.BooleanField(_("active"), default=True)
+    # How many movements the ledger holds, counted by the stock service in the
+    # transaction that writes each one: the ledger's pages need no count(*) over it.
+    movement_count = models.PositiveIntegerField(
+        _("ledger movements"), default=0, db_default=0, editable=False
+    )
 
     class Meta:
         ordering = ["makerspace", "name"]
@@ -136,11 +141,22 @@ class StockMovement(models.Model):
     )
     unit_cost = models.DecimalField(null=True, blank=True, **MONEY)
     balance_after = models.DecimalField(**QUANTITY)
+    # The movement's place in its item's ledger: 1 for the first, then one more for each
+    # (the item's ``movement_count`` when it was written). Given under the item's row
+    # lock, so the positions run without gaps in the order the balances follow, and any
+    # page of the ledger is a range of positions that the index finds at once.
+    position = models.PositiveIntegerField(editable=False)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
+            # The last word should two writers ever number a movement from the same
+            # count: one of them fails instead of the ledger holding a position twice.
+            models.UniqueConstraint(fields=["item", "position"], name="stock_movement_position"),
+            models.CheckConstraint(
+                condition=Q(position__gte=1), name="stock_movement_position_from_one"
+            ),
             models.CheckConstraint(condition=~Q(delta=0), name="stock_movement_not_zero"),
             models.CheckConstraint(
                 condition=Q(balance_after__gte=0), name="stock_movement_balance_not_negative"

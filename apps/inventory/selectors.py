@@ -109,13 +109,58 @@ def sku_taken(*, makerspace_id: Any, sku: str, exclude_pk: Any = None) -> bool:
     return items.exists()
 
 
+# The ledger's order: newest first, by the place of each movement in its item's ledger
+# (which follows the balances, and which an index on item and position finds).
+LEDGER_ORDER = ("-position",)
+
+
 def movements_of_item(
     item: InventoryItem, *, kind: str = "", since: Any = None, until: Any = None
 ) -> QuerySet[StockMovement]:
     movements = StockMovement.objects.filter(item=item).select_related("user")
     movements = movements_of_kinds(movements, kind)
     movements = movements_between(movements, since=since, until=until)
-    return movements.order_by("-created_at", "-id")
+    return movements.order_by(*LEDGER_ORDER)
+
+
+# What a ledger line shows everyone, and what it shows staff besides (who made it, by
+# name and email, what a delivery cost and which order it filled).
+LEDGER_COLUMNS = (
+    "position",
+    "id",
+    "delta",
+    "kind",
+    "reason",
+    "job_id",
+    "project_id",
+    "source_type",
+    "source_id",
+    "balance_after",
+    "created_at",
+)
+STAFF_LEDGER_COLUMNS = (
+    *LEDGER_COLUMNS,
+    "user_id",
+    "user__name",
+    "user__email",
+    "unit_cost",
+    "purchase_order_id",
+)
+
+
+def ledger_items(makerspace: Makerspace) -> QuerySet[InventoryItem]:
+    """The items whose ledgers can be read (those ``items_of_space`` lists), with only
+    what a ledger page needs of them: which item it is and how long its ledger is."""
+    return InventoryItem.objects.filter(makerspace=makerspace, is_active=True).only(
+        "id", "movement_count"
+    )
+
+
+def ledger_rows(item: InventoryItem, *, staff: bool) -> QuerySet[StockMovement, dict[str, Any]]:
+    """An item's ledger as plain rows, newest first: the columns a ledger page shows,
+    with the columns for staff (``staff``) or without them."""
+    columns = STAFF_LEDGER_COLUMNS if staff else LEDGER_COLUMNS
+    return StockMovement.objects.filter(item=item).order_by(*LEDGER_ORDER).values(*columns)
 
 
 def movements_of_kinds(movements: QuerySet[StockMovement], kinds: str) -> QuerySet[StockMovement]:

@@ -148,8 +148,12 @@ def _apply(
             f"The stock would be {after}; an item holds at most {MAX_QUANTITY} "
             f"(now {before}, so at most {MAX_QUANTITY - before} more).",
         )
+    # The item is locked (or new), so its count is the ledger's length and the next
+    # position is free; the count is written in the same transaction as the movement.
+    position = item.movement_count + 1
     movement = StockMovement.objects.create(
         item=item,
+        position=position,
         delta=delta,
         kind=kind,
         reason=reason[:300],
@@ -163,7 +167,8 @@ def _apply(
         balance_after=after,
     )
     item.current_stock = after
-    item.save(update_fields=["current_stock", "updated_at"])
+    item.movement_count = position
+    item.save(update_fields=["current_stock", "movement_count", "updated_at"])
     _track_low_stock(item, before=before, after=after)
     return movement
 

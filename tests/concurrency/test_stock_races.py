@@ -11,7 +11,7 @@ import pytest
 from django.core import mail
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import OperationalError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 
 from apps.accounts.system import system_actor
 from apps.core.exceptions import ApplicationError
@@ -73,17 +73,25 @@ def test_forty_deductions_from_twenty_five_let_exactly_twenty_five_through(space
     assert [email.subject for email in mail.outbox] == ["Low stock: M3 nuts at Kyiv Lab"]
 
 
-def naive_deduct(item_id: uuid.UUID, both_have_read: threading.Barrier) -> bool:
+def naive_deduct(item_id: uuid.UUID, both_have_read: threading.Barrier, *, apart: int) -> bool:
     """Read, check and write the stock without locking the row: the pattern the service
-    exists to avoid."""
+    exists to avoid. The movement takes the position after the count it read, plus
+    ``apart``: writers given different ``apart`` number their movements apart."""
     item = InventoryItem.objects.get(pk=item_id)
     both_have_read.wait(timeout=30)
     if item.current_stock < 1:
         return False
     after = item.current_stock - 1
-    StockMovement.objects.create(
-        item=item, delta=Decimal("-1"), kind=MovementKind.DEDUCT, balance_after=after
-    )
+    try:
+        StockMovement.objects.create(
+            item=item,
+            position=item.movement_count + 1 + apart,
+            delta=Decimal("-1"),
+            kind=MovementKind.DEDUCT,
+            balance_after=after,
+        )
+    except IntegrityError:
+        return False
     item.current_stock = after
     item.save(update_fields=["current_stock"])
     return True
@@ -93,13 +101,29 @@ def test_control_without_the_row_lock_deductions_are_lost_and_stock_oversold(spa
     item = stocked_item(space, stock=5)
     all_have_read = threading.Barrier(10)
 
-    succeeded = run_together(10, lambda _index: naive_deduct(item.pk, all_have_read))
+    succeeded = run_together(10, lambda index: naive_deduct(item.pk, all_have_read, apart=index))
 
     assert succeeded.count(True) == 10  # ten units handed out from a stock of five
     assert stock_of(item) == Decimal("4")  # nine of the ten writes were lost
     assert ledger_sum(item) == Decimal("-5")
     with pytest.raises(CommandError, match="1 of 1 items disagree"):
         call_command("check_stock_ledger")
+
+
+def test_control_without_the_row_lock_the_ledger_position_lets_one_writer_through(
+    space,
+) -> None:
+    # Given writers that skip the lock but number their movements from the count they
+    # read, as the service does: all read the same count.
+    item = stocked_item(space, stock=5)
+    all_have_read = threading.Barrier(10)
+
+    succeeded = run_together(10, lambda _index: naive_deduct(item.pk, all_have_read, apart=0))
+
+    # Then the ledger's unique position is the last word: one movement, nothing oversold.
+    assert succeeded.count(True) == 1
+    assert stock_of(item) == ledger_sum(item) == Decimal("4")
+    assert list(item.movements.order_by("position").values_list("position", flat=True)) == [1, 2]
 
 
 def test_the_service_with_the_same_threads_neither_loses_nor_oversells(space) -> None:
@@ -170,3 +194,47 @@ def test_control_locking_in_the_order_given_deadlocks(space) -> None:
     outcomes = Counter(run_together(2, lock_in_given_order))
 
     assert outcomes == {"ok": 1, "deadlock": 1}
+
+
+def test_the_ledger_count_and_its_pages_stay_right_while_deductions_race(space) -> None:
+    # Given an item with 40 in stock: twenty deductions race ten reads of the ledger.
+    manager = MembershipFactory.create(makerspace=space, role="manager").user
+    item = stocked_item(space, stock=40, acting_user=manager)
+    clients = [client_for(manager) for _ in range(30)]
+
+    def deduct_or_read(index: int) -> tuple[str, int, dict]:
+        if index % 3 == 0:
+            response = clients[index].get(item_url(item, "movements/"), {"limit": 5})
+            return "read", response.status_code, response.json()
+        response = clients[index].post(
+            item_url(item, "deduct"), {"quantity": "1", "reason": f"Job {index}"}
+        )
+        return "deduct", response.status_code, response.json()
+
+    results = run_together(30, deduct_or_read)
+
+    assert Counter((kind, status) for kind, status, _body in results) == {
+        ("deduct", 200): 20,
+        ("read", 200): 10,
+    }
+    item.refresh_from_db()
+    assert item.movement_count == item.movements.count() == 21
+    positions = dict(item.movements.values_list("id", "position"))
+    assert sorted(positions.values()) == list(range(1, 22))
+    # Each read answered the newest movements as of the count it gives as its total.
+    for kind, _status, body in results:
+        if kind == "read":
+            total = body["meta"]["total"]
+            shown = [positions[row["id"]] for row in body["data"]]
+            assert shown == list(range(total, max(total - 5, 0), -1)), (total, shown)
+            assert body["meta"]["has_next"] == (total > 5)
+    # The positions follow the balances: each is the one before plus its change.
+    balance = Decimal("0")
+    for delta, balance_after in item.movements.order_by("position").values_list(
+        "delta", "balance_after"
+    ):
+        balance += delta
+        assert balance_after == balance
+    whole = client_for(manager).get(item_url(item, "movements/"), {"limit": 100}).json()
+    assert whole["meta"]["total"] == len(whole["data"]) == 21
+    call_command("check_stock_ledger")

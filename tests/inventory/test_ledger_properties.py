@@ -59,7 +59,7 @@ def stock_ledger_and_last_balance(item: InventoryItem) -> tuple[Decimal, Decimal
             ledger=Subquery(ledger.annotate(total=Sum("delta")).values("total")),
             last_balance=Subquery(
                 StockMovement.objects.filter(item=OuterRef("pk"))
-                .order_by("-id")
+                .order_by("-position")
                 .values("balance_after")[:1]
             ),
         )
@@ -136,6 +136,45 @@ def test_check_stock_ledger_exits_non_zero_and_names_the_sku_on_a_mismatch(space
     assert "PLA-W" not in err.getvalue()
 
 
+def test_check_stock_ledger_names_an_item_whose_movement_count_is_off(space, keeper) -> None:
+    stocked_item(space, stock=10, sku="PLA-W")
+    broken = stocked_item(space, stock=10, sku="PLA-BK")
+    services.stock_deduct(item=broken, quantity=Decimal("1"), reason="Job", acting_user=keeper)
+    InventoryItem.objects.filter(pk=broken.pk).update(movement_count=5)
+    err = io.StringIO()
+
+    with pytest.raises(CommandError, match="1 of 2 items disagree with their ledger"):
+        call_command("check_stock_ledger", stderr=err)
+
+    assert (
+        f"MISMATCH {space.pk} PLA-BK: movement count 5, movements 2, last position 2"
+        in err.getvalue()
+    )
+    assert "PLA-W" not in err.getvalue()
+
+
+def test_each_movement_takes_the_next_position_and_the_item_counts_them(space, keeper) -> None:
+    item = stocked_item(space, stock=5, acting_user=keeper)
+    other = stocked_item(space, stock=5, acting_user=keeper)
+
+    services.stock_deduct(item=item, quantity=Decimal("1"), reason="Job", acting_user=keeper)
+    services.stock_restock(item=other, quantity=Decimal("1"), acting_user=keeper)
+    services.stock_adjust(item=item, new_stock=Decimal("9"), reason="Count", acting_user=keeper)
+    # A count that changes nothing writes no movement and takes no position.
+    services.stock_adjust(item=item, new_stock=Decimal("9"), reason="Count", acting_user=keeper)
+
+    assert list(item.movements.order_by("id").values_list("kind", "position")) == [
+        (MovementKind.OPENING, 1),
+        (MovementKind.DEDUCT, 2),
+        (MovementKind.ADJUST, 3),
+    ]
+    assert list(other.movements.order_by("id").values_list("position", flat=True)) == [1, 2]
+    counts = dict(InventoryItem.objects.values_list("pk", "movement_count"))
+    assert (counts[item.pk], counts[other.pk]) == (3, 2)
+    empty = stocked_item(space, acting_user=keeper)
+    assert InventoryItem.objects.get(pk=empty.pk).movement_count == 0
+
+
 def test_the_orm_refuses_to_change_or_delete_a_movement(space) -> None:
     item = stocked_item(space, stock=10)
     movement = item.movements.get()
@@ -154,6 +193,9 @@ def test_the_orm_refuses_to_change_or_delete_a_movement(space) -> None:
     "statement",
     [
         pytest.param("UPDATE inventory_stockmovement SET delta = 100 WHERE id = %s", id="UPDATE"),
+        pytest.param(
+            "UPDATE inventory_stockmovement SET position = 7 WHERE id = %s", id="UPDATE position"
+        ),
         pytest.param("DELETE FROM inventory_stockmovement WHERE id = %s", id="DELETE"),
     ],
 )

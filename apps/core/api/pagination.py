@@ -15,7 +15,7 @@ MAX_PAGE = 10**9
 _WHOLE_NUMBER = re.compile(r"-?[0-9]+")
 
 
-def _positive_int(request: Request, name: str, default: int, maximum: int) -> int:
+def positive_int(request: Request, name: str, default: int, maximum: int) -> int:
     raw = request.query_params.get(name)
     if raw is None or raw == "":
         return default
@@ -40,8 +40,8 @@ class EnvelopePagination(BasePagination):
     def paginate_queryset(
         self, queryset: QuerySet[Any] | list[Any], request: Request, view: Any = None
     ) -> list[Any]:
-        self.page = _positive_int(request, "page", 1, MAX_PAGE)
-        self.limit = _positive_int(request, "limit", DEFAULT_LIMIT, MAX_LIMIT)
+        self.page = positive_int(request, "page", 1, MAX_PAGE)
+        self.limit = positive_int(request, "limit", DEFAULT_LIMIT, MAX_LIMIT)
         self.total = queryset.count() if isinstance(queryset, QuerySet) else len(queryset)
         offset = (self.page - 1) * self.limit
         if offset >= self.total:

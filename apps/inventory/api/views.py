@@ -15,6 +15,7 @@ from drf_spectacular.utils import (
 from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
+from rest_framework.generics import get_object_or_404
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import MultiPartParser
 from rest_framework.renderers import BaseRenderer
@@ -25,9 +26,11 @@ from rest_framework.settings import api_settings
 from apps.core.api.actors import acting_user, in_space_or_400
 from apps.core.api.concurrency import etag_for, if_match
 from apps.core.api.filters import FilteredListsMixin
+from apps.core.api.keyset import Keyset, KeysetPagination
 from apps.core.api.parsers import BoundedJSONParser, CSVFileParser
 from apps.core.api.serializers import ErrorSerializer
 from apps.inventory import csv_io, selectors, services
+from apps.inventory.api import presenters
 from apps.inventory.api import serializers as s
 from apps.inventory.api.filters import InventoryFilter, MovementFilter, PurchaseOrderFilter
 from apps.inventory.models import InventoryItem, PurchaseOrder, StockMovement
@@ -110,6 +113,9 @@ class InventoryViewSet(mixins.ListModelMixin, FilteredListsMixin, MakerspaceScop
 
     queryset = InventoryItem.objects.none()  # the schema's model; rows come from get_queryset
     serializer_class = s.InventoryItemSerializer
+    # The ledger's order, which its cursors resume (``movements``).
+    keyset = Keyset(selectors.LEDGER_ORDER, salt="inventory.ledger")
+    ledger_length: int | None = None
     permission_classes = [HasMakerspacePermission]
     lookup_value_regex = UUID_PATTERN
     # JSON bodies everywhere; the CSV import alone takes a file (its own parsers).
@@ -263,21 +269,42 @@ class InventoryViewSet(mixins.ListModelMixin, FilteredListsMixin, MakerspaceScop
         methods=["get"],
         serializer_class=s.MovementSerializer,
         filterset_class=MovementFilter,
+        pagination_class=KeysetPagination,
     )
     def movements(self, request: Request, makerspace_pk: str, pk: str) -> Response:
         """The item's ledger, newest first; filter by `kind` (comma-separated), `since`, `until`.
 
+        Page by `page` and `limit`, or by `cursor`: each page's `meta.next_cursor` (null on
+        the last page) is the `cursor` of the next one, however long the ledger. A page
+        request answers `meta.total` and `meta.page` as well; a cursor request answers
+        `limit`, `has_next` and `next_cursor` only.
+
         Members see quantities, reasons and dates; who moved the stock, the unit cost and
         the purchase order are for staff."""
-        item = self.get_object()
-        movements = self.filter_queryset(selectors.movements_of_item(item))
+        # Which item, and how long its ledger is: no more of the item is needed.
+        item = get_object_or_404(selectors.ledger_items(self.get_makerspace()), pk=pk)
+        self.check_object_permissions(request, item)
+        self.ledger_length = item.movement_count
         makerspace = self.get_makerspace()
-        full = selectors.sees_who(request.user, makerspace) and selectors.sees_purchasing(
+        staff = selectors.sees_who(request.user, makerspace) and selectors.sees_purchasing(
             request.user, makerspace
         )
-        serializer = s.MovementSerializer if full else s.MemberMovementSerializer
-        page = self.paginate_queryset(movements)
-        return self.get_paginated_response(serializer(page, many=True).data)
+        rows = selectors.ledger_rows(item, staff=staff)
+        if self._ledger_filtered():
+            rows = self.filter_queryset(rows)
+        page = self.paginate_queryset(rows)
+        assert page is not None  # the action's KeysetPagination pages every request
+        present = presenters.movement_row if staff else presenters.member_movement_row
+        return self.get_paginated_response([present(row) for row in page])
+
+    def _ledger_filtered(self) -> bool:
+        # A filter given empty filters nothing (django-filter skips it).
+        return any(self.request.query_params.get(name) for name in MovementFilter.base_filters)
+
+    def numbered_total(self, rows: Any) -> int | None:
+        """For ``KeysetPagination``: the ledger's positions run 1 to its length without
+        gaps, so its pages are ranges of positions; a filter leaves some out."""
+        return None if self._ledger_filtered() else self.ledger_length
 
     @extend_schema(responses={200: CSV_RESPONSE, 404: ERROR})
     @action(detail=False, methods=["get"])
