@@ -172,15 +172,21 @@ def pick_fixtures() -> dict[str, Any]:
 
     from apps.equipment import selectors
     from apps.equipment.models import Equipment
-    from apps.inventory.models import StockMovement
+    from apps.inventory.models import InventoryItem
     from apps.makerspaces.models import Makerspace, Membership
     from apps.projects.models import Project
 
-    heaviest = (
-        StockMovement.objects.values("item_id", "item__makerspace_id")
-        .annotate(n=Count("id"))
-        .order_by("-n")
+    # The item with the longest ledger, by the count each item keeps of its movements.
+    longest = (
+        InventoryItem.objects.filter(movement_count__gt=0)
+        .order_by("-movement_count")
+        .values_list("id", "makerspace_id", "movement_count")
         .first()
+    )
+    heaviest: dict[str, Any] | None = (
+        {"item_id": longest[0], "item__makerspace_id": longest[1], "n": longest[2]}
+        if longest
+        else None
     )
     space: Any
     if heaviest:
@@ -250,6 +256,17 @@ def scenarios(fixtures: dict[str, Any]) -> list[Scenario]:
     end = f"{zone_day + timedelta(days=1)}T00:00:00Z"
     machine = fixtures["machine"]
     item = fixtures["item"]
+    deep_skipped = (
+        ""
+        if fixtures["movements"] >= 200_000
+        else f"the busiest item has {fixtures['movements']:,} movements (< 200,000)"
+    )
+    # Newest first: the cursor after the 199,980th newest movement starts page 10,000.
+    from apps.inventory.api.views import InventoryViewSet
+
+    deep_cursor = InventoryViewSet.keyset.cursor(
+        {"position": max(fixtures["movements"] - 199_979, 1)}
+    )
     found = [
         Scenario("directory", "/api/v1/makerspaces/?limit=25"),
         Scenario("directory-search", "/api/v1/makerspaces/?limit=25&search=bench"),
@@ -277,9 +294,14 @@ def scenarios(fixtures: dict[str, Any]) -> list[Scenario]:
             f"{api}/inventory/{item}/movements?page=10000",
             "manager",
             # The default page of 20 rows: page 10,000 needs 200,000 movements.
-            skipped=""
-            if fixtures["movements"] >= 200_000
-            else f"the busiest item has {fixtures['movements']:,} movements (< 200,000)",
+            skipped=deep_skipped,
+        ),
+        Scenario(
+            "movements-cursor-10000",
+            f"{api}/inventory/{item}/movements?cursor={deep_cursor}",
+            "manager",
+            # The same 20 rows as page 10,000, reached by the cursor a walk would hold.
+            skipped=deep_skipped,
         ),
         Scenario(
             "projects-list",
@@ -540,6 +562,7 @@ def main() -> None:
     capture_file.write_bytes(pickle.dumps({s.name: s.captured for s in found if s.captured}))
     server = start_server(capture_file, RESULTS / f"{stamp}-gunicorn.log")
     rows: list[dict[str, Any]] = []
+    halves: list[dict[str, Any]] = []
     try:
         warm_up(found, bearer)
         for conns in CONNECTIONS:
@@ -573,12 +596,17 @@ def main() -> None:
                     }
                 )
                 log(f"{scenario.name} @{conns}: {makrx.get('rps')} req/s")
+            half = half_load(scenario, token, [r for r in rows if r["scenario"] == scenario.name])
+            if half is not None:
+                halves.append({"scenario": scenario.name, **half})
     finally:
         server.terminate()
         server.wait(timeout=30)
         capture_file.unlink(missing_ok=True)
         OIDC_PROVIDER.stop()
     print(table(rows))
+    print()
+    print(half_table(halves))
     out = RESULTS / f"{stamp}.json"
     out.write_text(
         json.dumps(
@@ -590,11 +618,52 @@ def main() -> None:
                 "movements_of_item": fixtures["movements"],
                 "skipped": {s.name: s.skipped for s in found if s.skipped},
                 "rows": rows,
+                "half_load": halves,
             },
             indent=2,
         )
     )
     log(f"wrote {out.relative_to(ROOT)}")
+
+
+HALF_LOAD_CONNECTIONS = 16
+
+
+def half_load(
+    scenario: Scenario, token: str | None, runs: list[dict[str, Any]]
+) -> dict[str, Any] | None:
+    """Latency at about half of saturation: wrk's connections pause between requests
+    (its Lua ``delay()``) so that together they offer half the best throughput the
+    scenario reached; each pause is the interval that rate gives a connection, less the
+    latency of the lightest run."""
+    measured = [r["makrx"] for r in runs if r["makrx"].get("requests")]
+    if not measured:
+        return None
+    best = max(m["rps"] for m in measured)
+    light = min(runs, key=lambda r: r["conns"])["makrx"]
+    target = best / 2
+    interval_ms = HALF_LOAD_CONNECTIONS * 1000 / target if target else 0.0
+    pause_ms = max(0, round(interval_ms - light.get("p50_ms", 0.0)))
+    lua = body_lua(scenario) + f"\ndelay = function() return {pause_ms} end\n"
+    result = wrk(BASE + scenario.path, HALF_LOAD_CONNECTIONS, token, lua, scenario.expected)
+    if "error" in result:
+        return None
+    log(f"{scenario.name} at half load: {result['rps']} req/s, p95 {result['p95_ms']} ms")
+    return {"saturation_rps": best, "target_rps": round(target, 1), "pause_ms": pause_ms, **result}
+
+
+def half_table(halves: list[dict[str, Any]]) -> str:
+    lines = [
+        "| scenario | saturation req/s | offered ½ | served req/s | p50 / p95 / p99 ms | errors |",
+        "|---|---:|---:|---:|---|---:|",
+    ]
+    for half in halves:
+        lines.append(
+            f"| {half['scenario']} | {half['saturation_rps']:,.0f} | {half['target_rps']:,.0f} "
+            f"| {half['rps']:,.0f} | {half['p50_ms']:.1f} / {half['p95_ms']:.1f} / "
+            f"{half['p99_ms']:.1f} | {half['errors']} |"
+        )
+    return "\n".join(lines)
 
 
 def table(rows: list[dict[str, Any]]) -> str:
