@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "apps.equipment",
     "apps.inventory",
     "apps.projects",
+    "apps.store",
     "bench",
 ]
 

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class StoreConfig(AppConfig):
+    name = "apps.store"
+    label = "store"
+    verbose_name = "Store"
