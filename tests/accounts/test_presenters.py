@@ -14,8 +14,8 @@ pytestmark = pytest.mark.django_db
 
 
 def test_user_row_is_the_user_serializer() -> None:
-    plain = UserFactory(phone="", address="", preferences={})
-    full = UserFactory(
+    plain = UserFactory.create(phone="", address="", preferences={})
+    full = UserFactory.create(
         name="Олена Коваль",
         phone="+380 44 123 4567",
         address="вул. Хрещатик 1\nКиїв",

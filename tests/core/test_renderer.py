@@ -27,6 +27,7 @@ SAMPLES = [
     {"nested": [{"a": [1, 2.5, -3]}, [], {}], "empty": ""},
     {1: "integer key"},
     [Decimal("1.10"), datetime(2026, 1, 1, tzinfo=UTC)],
+    {"huge": 2**64, "negative": -(2**70), "nested": [{"n": 10**30}]},
 ]
 
 
@@ -50,3 +51,21 @@ def test_api_answers_through_the_orjson_renderer(client) -> None:
     assert response.status_code == 200
     assert response["Content-Type"] == "application/json"
     assert response.accepted_renderer.__class__ is JSONRenderer
+
+
+@pytest.mark.django_db
+def test_a_stored_integer_beyond_64_bits_comes_back_as_sent() -> None:
+    from rest_framework.test import APIClient
+
+    from apps.accounts.models import User
+    from tests.factories import UserFactory
+
+    user = UserFactory.create()
+    client = APIClient()
+    client.force_authenticate(user)
+    response = client.patch("/api/v1/users/me", {"preferences": {"counter": 2**70}}, format="json")
+
+    assert response.status_code == 200
+    assert response.json()["preferences"] == {"counter": 2**70}
+    client.force_authenticate(User.objects.get(pk=user.pk))
+    assert client.get("/api/v1/users/me").json()["preferences"] == {"counter": 2**70}

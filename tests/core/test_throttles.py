@@ -100,6 +100,6 @@ def test_counter_expires_after_its_window() -> None:
     assert count_in_window("throttle-test:expiry", 60) == 1
     assert count_in_window("throttle-test:expiry", 60) == 2
     if backend.__class__.__name__ == "RedisCache":
-        client = backend._cache.get_client(write=True)
+        client = backend._cache.get_client(write=True)  # type: ignore[attr-defined]
         ttl = client.ttl(backend.make_and_validate_key("throttle-test:expiry"))
         assert 59 <= ttl <= 61

@@ -5,13 +5,16 @@ choices differ from DRF's encoder, so they go through DRF's own rules instead:
 datetimes (DRF answers ``Z`` for UTC and milliseconds) and every type orjson does not
 know (Decimal, timedelta, lazy translations, UUID subclasses ...), for which
 drf-orjson-renderer's default would quietly write ``null``. The bytes are therefore
-what DRF's JSONRenderer gives, only sooner.
+what DRF's JSONRenderer gives, only sooner. The one value orjson cannot write at all,
+an integer beyond 64 bits (a client may store one in a JSON field), goes through DRF's
+renderer whole.
 """
 
 from typing import Any
 
 import orjson
 from drf_orjson_renderer.renderers import ORJSONRenderer
+from rest_framework.renderers import JSONRenderer as DRFJSONRenderer
 from rest_framework.utils.encoders import JSONEncoder
 
 _DRF = JSONEncoder()
@@ -34,4 +37,9 @@ class JSONRenderer(ORJSONRenderer):
     ) -> bytes:
         if data is None:
             return b""
-        return orjson.dumps(data, default=_drf_default, option=self.options)
+        try:
+            return orjson.dumps(data, default=_drf_default, option=self.options)
+        except orjson.JSONEncodeError as error:
+            if "64-bit" not in str(error):
+                raise
+            return DRFJSONRenderer().render(data, media_type, renderer_context)
