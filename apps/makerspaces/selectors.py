@@ -1,19 +1,25 @@
 """Reads of makerspaces, memberships and skills. Tenant scoping lives here."""
 
+from collections.abc import Mapping, Sequence
+from datetime import date
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import orjson
+from django.db import connection
 from django.db.models import (
     Case,
     Exists,
     F,
     FloatField,
+    Func,
     OuterRef,
     Prefetch,
     Q,
     QuerySet,
     Subquery,
+    TextField,
     Value,
     When,
 )
@@ -53,6 +59,53 @@ def distance_km_expression(lat: float, lng: float) -> Any:
     )
 
 
+class DistanceKm(Func):
+    """``distance_km_expression`` as one node: the same SQL, written out per database.
+
+    The directory computes the distance on every request, in its count, its filter and
+    its rows; built from two dozen ORM expressions, resolving and compiling them cost
+    more than the query itself. This node compiles to exactly the SQL they compile to
+    (tests/makerspaces/test_api_presenters.py compares the two on the database the
+    suite runs on), so the distances and their order stay the same.
+    """
+
+    output_field = FloatField()
+    # Django's SQLite backend casts decimal columns and what it derives from them to
+    # NUMERIC, and writes GREATEST and LEAST as MAX and MIN.
+    _SQL = {
+        "postgresql": (
+            "CASE WHEN {lat} IS NULL THEN NULL ELSE (ACOS(GREATEST(LEAST(((SIN(RADIANS(%s))"
+            " * SIN(RADIANS({lat}))) + ((COS(RADIANS(%s)) * COS(RADIANS({lat})))"
+            " * COS((RADIANS({lng}) - RADIANS(%s))))), %s), %s)) * %s) END"
+        ),
+        "sqlite": (
+            "CASE WHEN {lat} IS NULL THEN NULL ELSE (ACOS(MAX(MIN(((SIN(RADIANS(%s))"
+            " * (CAST(SIN((CAST(RADIANS({lat}) AS NUMERIC))) AS NUMERIC)))"
+            " + ((COS(RADIANS(%s)) * (CAST(COS((CAST(RADIANS({lat}) AS NUMERIC))) AS NUMERIC)))"
+            " * COS(((CAST(RADIANS({lng}) AS NUMERIC)) - RADIANS(%s))))), %s), %s)) * %s) END"
+        ),
+    }
+
+    def __init__(self, lat: float, lng: float) -> None:
+        super().__init__(F("latitude"), F("longitude"))
+        self.point = (lat, lng)
+
+    def as_sql(  # type: ignore[override]
+        self, compiler: Any, connection: Any, **extra_context: Any
+    ) -> tuple[str, tuple[Any, ...]]:
+        template = self._SQL.get(connection.vendor)
+        if template is None:
+            expression = distance_km_expression(*self.point).resolve_expression(compiler.query)
+            return compiler.compile(expression)
+        latitude, latitude_params = compiler.compile(self.source_expressions[0])
+        longitude, longitude_params = compiler.compile(self.source_expressions[1])
+        assert not latitude_params  # plain columns
+        assert not longitude_params
+        lat, lng = self.point
+        sql = template.format(lat=latitude, lng=longitude)
+        return sql, (lat, lat, lng, 1.0, -1.0, EARTH_RADIUS_KM)
+
+
 def makerspace_directory(
     *,
     search: str = "",
@@ -74,9 +127,7 @@ def makerspace_directory(
     if verified is not None:
         spaces = spaces.filter(verified=verified)
     if near is not None:
-        spaces = spaces.annotate(distance_km=distance_km_expression(*near)).filter(
-            distance_km__isnull=False
-        )
+        spaces = spaces.annotate(distance_km=DistanceKm(*near)).filter(distance_km__isnull=False)
         if radius_km is not None:
             spaces = spaces.filter(distance_km__lte=radius_km)
         return spaces.order_by("distance_km", "name")
@@ -99,9 +150,7 @@ def makerspace_for_member(*, user: User, makerspace_id: Any) -> Makerspace | Non
     role = Membership.objects.filter(
         makerspace=OuterRef("pk"), user=user, status=MembershipStatus.ACTIVE
     ).values("role")[:1]
-    space = (
-        Makerspace.objects.filter(pk=makerspace_id).annotate(caller_role=Subquery(role)).first()
-    )
+    space = Makerspace.objects.filter(pk=makerspace_id).annotate(caller_role=Subquery(role)).first()
     if space is None:
         return None
     remember_role(user, space.pk, space.caller_role)
@@ -114,11 +163,113 @@ def makerspace_visible_to(*, user: User | Any, makerspace_id: Any) -> Makerspace
     """The space as its public page shows it: an active one to anyone, a deactivated one
     only to its members and super admins (to everyone else it does not exist)."""
     makerspace = Makerspace.objects.prefetch_related("closures").filter(pk=makerspace_id).first()
-    if makerspace is None or makerspace.is_active:
-        return makerspace
-    if user.is_authenticated and (user.is_superuser or role_in(user, makerspace)):
+    if makerspace is None or _is_visible(user, makerspace.pk, is_active=makerspace.is_active):
         return makerspace
     return None
+
+
+def _is_visible(user: User | Any, makerspace_id: Any, *, is_active: bool) -> bool:
+    if is_active:
+        return True
+    return bool(user.is_authenticated and (user.is_superuser or role_in(user, makerspace_id)))
+
+
+# --- the API's rows of a space ------------------------------------------------------------
+# What the directory and a space's page show, read as plain rows (no model instances):
+# ``apps.makerspaces.api.presenters`` turns them into the API's JSON.
+
+MAKERSPACE_ROW_COLUMNS = (
+    "id",
+    "name",
+    "slug",
+    "description",
+    "address",
+    "location",
+    "latitude",
+    "longitude",
+    "timezone",
+    "currency",
+    "contact_email",
+    "contact_phone",
+    "business_hours",
+    "join_policy",
+    "settings",
+    "verified",
+    "is_active",
+    "created_at",
+)
+
+
+def makerspace_rows(spaces: QuerySet[Makerspace]) -> QuerySet[Any]:
+    """``spaces`` (the directory's, filtered and ordered) as rows of the columns a space
+    shows, with ``distance_km`` when ``near`` computed one; ``closures_by_space`` then
+    finds their closures."""
+    columns: tuple[str, ...] = MAKERSPACE_ROW_COLUMNS
+    if "distance_km" in spaces.query.annotations:
+        columns = (*columns, "distance_km")
+    return spaces.values(*columns, **_closures_in_row())
+
+
+def makerspace_row_visible_to(*, user: User | Any, makerspace_id: Any) -> dict[str, Any] | None:
+    """A space's row as its public page shows it (the rule of ``makerspace_visible_to``),
+    with ``updated_at``, its version."""
+    row = (
+        Makerspace.objects.filter(pk=makerspace_id)
+        .values(*MAKERSPACE_ROW_COLUMNS, "updated_at", **_closures_in_row())
+        .first()
+    )
+    if row is None or not _is_visible(user, row["id"], is_active=row["is_active"]):
+        return None
+    return row
+
+
+class _ClosuresAsJSON(Func):
+    """A space's closures as JSON text, ``[[id, date, reason], ...]`` by date
+    (PostgreSQL; its JSON writes a uuid and a date as Python's ``str`` and
+    ``isoformat`` do)."""
+
+    output_field = TextField()
+    # Only the table's name goes into the text; the space's id is the expression's.
+    template = (
+        "(SELECT COALESCE(json_agg(json_build_array(c.id, c.date, c.reason) ORDER BY c.date),"  # noqa: S608
+        f" '[]')::text FROM {Closure._meta.db_table} c WHERE c.makerspace_id = %(expressions)s)"
+    )
+
+
+def _closures_in_row() -> dict[str, Any]:
+    # On PostgreSQL each row brings its closures along: no query of their own. Elsewhere
+    # ``closures_by_space`` reads them for the whole page in one query.
+    if connection.vendor == "postgresql":
+        return {"closure_list": _ClosuresAsJSON("id")}
+    return {}
+
+
+ClosureRow = tuple[Any, date, str]  # id, date, reason
+
+
+def closures_by_space(rows: Sequence[Mapping[str, Any]]) -> dict[Any, list[ClosureRow]]:
+    """Space id → its closures, by date, for rows of ``makerspace_rows`` (or
+    ``makerspace_row_visible_to``): from the rows themselves where they carry them,
+    else in one query for them all."""
+    if not rows:
+        return {}
+    if "closure_list" in rows[0]:
+        return {
+            row["id"]: [
+                (closure_id, date.fromisoformat(day), reason)
+                for closure_id, day, reason in orjson.loads(row["closure_list"])
+            ]
+            for row in rows
+        }
+    found: dict[Any, list[ClosureRow]] = {}
+    closures = (
+        Closure.objects.filter(makerspace_id__in=[row["id"] for row in rows])
+        .order_by("date")
+        .values_list("makerspace_id", "id", "date", "reason")
+    )
+    for makerspace_id, closure_id, day, reason in closures:
+        found.setdefault(makerspace_id, []).append((closure_id, day, reason))
+    return found
 
 
 def is_own_membership(*, user: User, membership_id: Any) -> bool:

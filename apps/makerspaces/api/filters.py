@@ -55,6 +55,15 @@ class MakerspaceDirectoryFilter(django_filters.FilterSet):
         fields = ["search", "verified", "near", "radius_km"]
         form = DirectoryForm
 
+    def get_form_class(self) -> type[forms.Form]:
+        # django-filter builds the form class anew for every request, from fresh copies
+        # of the filters; nothing of it depends on the request, so it is built once.
+        form_class: type[forms.Form] | None = type(self).__dict__.get("_form_class")
+        if form_class is None:
+            form_class = super().get_form_class()
+            type(self)._form_class = form_class
+        return form_class
+
     def filter_queryset(self, queryset: QuerySet[Makerspace]) -> QuerySet[Makerspace]:
         criteria = self.form.cleaned_data
         return selectors.makerspace_directory(

@@ -26,6 +26,7 @@ from apps.core.api.concurrency import etag_for, if_match
 from apps.core.api.serializers import ErrorSerializer
 from apps.core.models import AuditLogEntry
 from apps.makerspaces import selectors, services
+from apps.makerspaces.api import presenters
 from apps.makerspaces.api import serializers as s
 from apps.makerspaces.api.filters import MakerspaceDirectoryFilter
 from apps.makerspaces.api.permissions import (
@@ -110,7 +111,16 @@ class MakerspaceViewSet(
 
     def get_queryset(self) -> Any:
         # The directory's filters (and its ordering) come from MakerspaceDirectoryFilter.
-        return Makerspace.objects.prefetch_related("closures")
+        return Makerspace.objects.all()
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        # Plain rows and a lean presenter: MakerspaceSerializer's JSON without its
+        # per-field machinery (the serializer stays the schema and checks writes).
+        spaces = self.filter_queryset(self.get_queryset())
+        page = self.paginate_queryset(selectors.makerspace_rows(spaces))
+        assert page is not None  # every list of the API is paginated
+        closures = selectors.closures_by_space(page)
+        return self.get_paginated_response(presenters.directory_rows(page, closures))
 
     def get_object(self) -> Makerspace:
         if self.action in self.required_permissions:
@@ -124,9 +134,16 @@ class MakerspaceViewSet(
         return makerspace
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        makerspace = self.get_object()
+        space = selectors.makerspace_row_visible_to(
+            user=request.user, makerspace_id=self.kwargs["pk"]
+        )
+        if space is None:
+            raise Http404
+        closures = selectors.closures_by_space([space]).get(space["id"], ())
+        # The version of the row read, as an update compares it (If-Match).
+        version = Makerspace(id=space["id"], updated_at=space["updated_at"])
         return Response(
-            self.get_serializer(makerspace).data, headers={"ETag": etag_for(makerspace)}
+            presenters.makerspace_row(space, closures), headers={"ETag": etag_for(version)}
         )
 
     def perform_create(self, serializer: serializers.BaseSerializer) -> None:

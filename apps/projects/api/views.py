@@ -21,6 +21,7 @@ from apps.makerspaces.api.permissions import (
     MakerspaceScopedMixin,
 )
 from apps.projects import selectors, services
+from apps.projects.api import presenters
 from apps.projects.api import serializers as s
 from apps.projects.api.filters import MyProjectFilter, ProjectFilter, PublicProjectFilter
 from apps.projects.models import BomLine, Project, ProjectCollaborator, ProjectReservation
@@ -77,9 +78,24 @@ class ProjectViewSet(mixins.ListModelMixin, FilteredListsMixin, MakerspaceScoped
     }
 
     def get_queryset(self) -> Any:
+        if self.action == "list":
+            # The list reads plain rows and their details apart (see ``list``).
+            return selectors.project_list_of_space(
+                user=self.request.user, makerspace=self.get_makerspace()
+            )
         return selectors.projects_visible_to(
             user=self.request.user, makerspace=self.get_makerspace()
         )
+
+    def list(self, request: Request, makerspace_pk: str) -> Response:
+        # Plain rows and a lean presenter: ProjectSerializer's JSON without its per-field
+        # machinery (the serializer stays the schema and the single project's answer).
+        projects = self.filter_queryset(self.get_queryset())
+        page = self.paginate_queryset(selectors.project_rows(projects))
+        assert page is not None  # every list of the API is paginated
+        details = selectors.project_details_of([project["id"] for project in page])
+        caller = selectors.caller_in_space(request.user, self.get_makerspace().pk)
+        return self.get_paginated_response(presenters.project_rows(page, details, caller))
 
     def retrieve(self, request: Request, makerspace_pk: str, pk: str) -> Response:
         # Not the mixin's: the answer carries the ETag that a later update sends back.
