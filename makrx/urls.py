@@ -15,6 +15,7 @@ api_v1 = [
     path("", include("apps.equipment.api.urls")),
     path("", include("apps.inventory.api.urls")),
     path("", include("apps.projects.api.urls")),
+    path("store/", include("apps.store.api.urls")),
 ]
 
 urlpatterns = [
@@ -27,6 +28,7 @@ urlpatterns = [
     path("bookings/", include("apps.equipment.urls")),
     path("inventory/", include("apps.inventory.urls")),
     path("projects/", include("apps.projects.urls")),
+    path("store/", include("apps.store.urls")),
     path("oidc/", include("mozilla_django_oidc.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include(api_v1)),

@@ -14,6 +14,7 @@ from apps.makerspaces.models import (
     MemberSkill,
     Skill,
 )
+from apps.store.models import Category, Market, Product
 
 DEFAULT_PASSWORD = "Correct-Horse-42"
 
@@ -117,3 +118,41 @@ class InventoryItemFactory(factory.django.DjangoModelFactory[InventoryItem]):
     name = factory.Sequence(lambda n: f"Material {n}")
     sku = factory.Sequence(lambda n: f"SKU-{n:05d}")
     unit = "pcs"
+
+
+# --- store -----------------------------------------------------------------------------
+
+
+class CategoryFactory(factory.django.DjangoModelFactory[Category]):
+    class Meta:
+        model = "store.Category"
+
+    name = factory.Sequence(lambda n: f"Category {n}")
+    slug = factory.Sequence(lambda n: f"category-{n}")
+
+
+class MarketFactory(factory.django.DjangoModelFactory[Market]):
+    """A market; its owner is a new user unless given."""
+
+    class Meta:
+        model = "store.Market"
+
+    owner = factory.SubFactory(UserFactory)
+    name = factory.Sequence(lambda n: f"Market {n}")
+    slug = factory.Sequence(lambda n: f"market-{n}")
+
+
+class ProductFactory(factory.django.DjangoModelFactory[Product]):
+    """A product with no stock and no ledger; give it stock through the services so the
+    ledger agrees (``apps.store.services.product_stock_change``)."""
+
+    class Meta:
+        model = "store.Product"
+
+    category = factory.SubFactory(CategoryFactory)
+    market = None
+    name = factory.Sequence(lambda n: f"Product {n}")
+    slug = factory.Sequence(lambda n: f"product-{n}")
+    sku = factory.Sequence(lambda n: f"P-{n:05d}")
+    price = "10.00"
+    search_document = factory.LazyAttribute(lambda o: o.name)

@@ -11,6 +11,8 @@ savepoint, so one call's writes cannot change what the next one meets.
 
 import json
 import traceback
+from datetime import date
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -19,10 +21,14 @@ from django.urls import resolve
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
+from apps.accounts.models import User
 from apps.core.permissions import forget_roles
 from apps.equipment.api import views as equipment_views
 from apps.makerspaces.api import views as makerspace_views
 from apps.projects.api import views as project_views
+from apps.store import services as store_services
+from apps.store.api import views as store_views
+from apps.store.models import Category, Market, Product
 from tests.makerspaces.test_permission_matrix import (
     ADMIN,
     BODIES,
@@ -34,8 +40,61 @@ from tests.makerspaces.test_permission_matrix import (
 
 SCHEMA = SchemaGenerator().get_schema(request=None, public=True)
 COMPONENTS = SCHEMA["components"]["schemas"]
+
+
 # Routes outside a space, and the routes whose argument names differ from the matrix's.
+def _store(space: SpaceObjects) -> dict[str, Any]:
+    """A category, a market of the space's admin with a product, a staff member and a
+    closure: found when the test made them already, made through the services if not."""
+    owner = space.staff[ADMIN].user
+    root = User.objects.filter(email="probe-root@example.org").first()
+    if root is None:
+        root = User.objects.create_superuser(
+            email="probe-root@example.org", password="Probe-root-42", name="Probe Root"
+        )
+    category = Category.objects.filter(slug="probe-parts").first()
+    if category is None:
+        category = store_services.category_create(
+            acting_user=root, name="Probe parts", slug="probe-parts"
+        )
+    market = Market.objects.filter(owner=owner).first()
+    if market is None:
+        market = store_services.market_create(acting_user=owner, name=f"Probe {owner.pk}")
+    product = Product.objects.filter(market=market).first()
+    if product is None:
+        product = store_services.product_create(
+            acting_user=owner,
+            market=market,
+            category=category,
+            name="Probe drill",
+            sku="PROBE-1",
+            price=Decimal("10.00"),
+        )
+    staff = market.staff.first()
+    if staff is None:
+        staff = store_services.market_staff_add(
+            market=market, user=space.member.user, acting_user=owner
+        )
+    closure = market.closures.first()
+    if closure is None:
+        closure = store_services.market_closure_add(
+            market=market, acting_user=owner, date=date(2027, 1, 7)
+        )
+    return {
+        "category": category.slug,
+        "market": market.pk,
+        "product": product.pk,
+        "staff": staff.user_id,
+        "closure": closure.pk,
+    }
+
+
 EXTRA_URL_OBJECTS: dict[tuple[Any, str], Any] = {
+    (store_views.CategoryViewSet, "slug"): lambda space: _store(space)["category"],
+    (store_views.ProductViewSet, "pk"): lambda space: _store(space)["product"],
+    (store_views.MarketViewSet, "pk"): lambda space: _store(space)["market"],
+    (store_views.MarketViewSet, "user_id"): lambda space: _store(space)["staff"],
+    (store_views.MarketViewSet, "closure_id"): lambda space: _store(space)["closure"],
     (makerspace_views.InvitationViewSet, "pk"): lambda space: space.invitation.pk,
     (makerspace_views.SkillViewSet, "slug"): lambda space: space.skill.slug,
     (project_views.ProjectViewSet, "pk"): lambda space: space.project.pk,

@@ -70,6 +70,12 @@ PAGE_TO_API: dict[str, tuple[str, ...]] = {
     "projects:collaborator-remove": ("makerspaces_projects_collaborators_destroy",),
     "projects:booking-link": ("makerspaces_projects_reservations_create",),
     "projects:booking-unlink": ("makerspaces_projects_reservations_destroy",),
+    # store
+    "store:market-create": ("store_markets_create",),
+    "store:product-add": ("store_products_create",),
+    "store:product-edit": ("store_products_partial_update",),
+    "store:product-stock": ("store_products_stock_create",),
+    "store:review": ("store_products_reviews_create",),
 }
 
 # Page actions with no API operation, each with the reason. Keep it empty where possible:

@@ -87,6 +87,7 @@ REFUSABLE_WHEN_VALID = (
     "makerspaces_inventory_deduct_create",  # stock covers it; project is one of the space's
     "makerspaces_inventory_restock_create",  # purchase_order is one of the space's orders
     "makerspaces_inventory_import_create",  # the file is UTF-8 CSV, known columns, valid rows
+    "makerspaces_inventory_movements_list",  # a cursor is one the list gave out (signed)
     "makerspaces_members_skills_create",  # skill is a skill of the space
     "makerspaces_skills_instructors_create",  # membership is a membership of the space
     "makerspaces_skills_partial_update",  # a skill's slug names it in URLs: it cannot change
@@ -99,6 +100,10 @@ REFUSABLE_WHEN_VALID = (
     "makerspaces_reservations_recurring_create",  # a machine of the space; end after start
     "makerspaces_reservations_recurring_preview_create",  # a machine of the space; end > start
     "makerspaces_reservations_check_out_create",  # materials are items of the space, in stock
+    "store_markets_create",  # opening windows close after they open; a space the caller runs
+    "store_markets_partial_update",  # opening windows close after they open; the caller's space
+    "store_products_create",  # category and market exist; sale_price below price; SKU unique
+    "store_products_partial_update",  # category exists; sale_price below price; SKU unique
     "users_logout",  # a refresh token or all: true; a request sent without a body names neither
     "users_me_password",  # current_password is the caller's; the new one passes the rules
     "users_register",  # the email is free; the password passes the password rules
@@ -177,6 +182,9 @@ def seeded(pinned_now: None) -> Seeded:
         "id:reservations": str(link.pk),
         "id:reservations:space": str(reservation.pk),
         "id:purchase-orders": UNKNOWN_ID,
+        # A market's closure and staff member (store routes; no market is seeded).
+        "closure_id": UNKNOWN_ID,
+        "user_id": UNKNOWN_ID,
     }
     return Seeded(member=member, manager=manager, path_ids=ids)
 
