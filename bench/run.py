@@ -154,6 +154,14 @@ def setup_and_seed() -> None:
 
     call_command("migrate", "--noinput", verbosity=0)
     if Makerspace.objects.exists():
+        from apps.store.models import Product
+
+        if not Product.objects.exists() and "seed_volume" in get_commands():
+            # A volume database seeded before the store existed gets the store's share.
+            scale = os.environ.get("BENCH_SCALE", "1")
+            command = [PYTHON, "manage.py", "seed_volume", "--scale", scale, "--store-only"]
+            log("seeding the store: " + " ".join(command[1:]))
+            subprocess.run(command, cwd=ROOT, env=ENV, check=True)
         return
     if "seed_volume" in get_commands():
         scale = os.environ.get("BENCH_SCALE", "1")
@@ -175,6 +183,7 @@ def pick_fixtures() -> dict[str, Any]:
     from apps.inventory.models import InventoryItem
     from apps.makerspaces.models import Makerspace, Membership
     from apps.projects.models import Project
+    from apps.store.models import Product
 
     # The item with the longest ledger, by the count each item keeps of its movements.
     longest = (
@@ -213,6 +222,7 @@ def pick_fixtures() -> dict[str, Any]:
         "item": heaviest["item_id"] if heaviest else None,
         "movements": heaviest["n"] if heaviest else 0,
         "project": Project.objects.filter(makerspace=space).exists(),
+        "products": Product.objects.filter(is_active=True).count(),
         "bookable": [str(pk) for pk in bookable.values_list("pk", flat=True)[:50]],
     }
 
@@ -310,6 +320,23 @@ def scenarios(fixtures: dict[str, Any]) -> list[Scenario]:
             skipped="" if fixtures["project"] else "no project in the seed",
         ),
         Scenario("users-me", "/api/v1/users/me", "member"),
+        # The store's catalogue, anonymous: a category with its sub-categories, in stock,
+        # by price; a full-text search by rating; and a deep page of the newest.
+        Scenario(
+            "store-products",
+            "/api/v1/store/products/?limit=25&category=electronics&in_stock=true&sort=price_asc",
+            skipped="" if fixtures["products"] else "no products in the seed",
+        ),
+        Scenario(
+            "store-products-search",
+            "/api/v1/store/products/?limit=25&search=filament&sort=rating",
+            skipped="" if fixtures["products"] else "no products in the seed",
+        ),
+        Scenario(
+            "store-products-deep",
+            "/api/v1/store/products/?limit=25&page=400&sort=newest",
+            skipped="" if fixtures["products"] >= 10_000 else "fewer than 10,000 products",
+        ),
     ]
     if fixtures["bookable"]:
         found.append(reservation_create(api, fixtures["bookable"]))

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.contrib.auth.hashers import make_password
@@ -29,6 +30,7 @@ from apps.inventory.models import InventoryItem, StockMovement
 from apps.makerspaces.hours import WEEKDAYS
 from apps.makerspaces.models import Makerspace, Membership, MemberSkill, Skill
 from apps.projects.models import BomLine, Project, ProjectCollaborator
+from apps.store.models import Category, Market, Product, ProductStockMovement
 
 # Every seeded user signs in with this password, so that login can be benchmarked.
 BENCH_PASSWORD = "bench-password-2026"
@@ -44,6 +46,8 @@ BASE_COUNTS = {
     "movements": 1_000_000,
     "hot_item_movements": 200_000,
     "projects": 2_000,
+    "markets": 50,
+    "products": 20_000,
 }
 # Bookings and ledger span one year back and one year ahead of the run's day.
 SPAN_DAYS = 730
@@ -136,6 +140,7 @@ class VolumeSeeder:
             self._machines_and_reservations()
             self._inventory()
             self._projects()
+            self._store()
             with connection.cursor() as cursor:
                 # Fresh statistics, so the first benchmark does not plan on empty tables.
                 cursor.execute("ANALYZE")
@@ -634,6 +639,16 @@ class VolumeSeeder:
                 "FROM volume_stock WHERE item.id = volume_stock.id"
             )
 
+    def _store(self) -> None:
+        owners = [space.member_user_ids[0] for space in self.spaces if space.member_user_ids]
+        everyone = [user for space in self.spaces for user in space.member_user_ids]
+        for user in everyone:
+            if len(owners) >= self.counts["markets"]:
+                break
+            if user not in owners:
+                owners.append(user)
+        _store_rows(self, owners, [space.id for space in self.spaces])
+
     def _projects(self) -> None:
         project_rows = []
         bom_rows = []
@@ -694,6 +709,146 @@ class VolumeSeeder:
             collaborator_rows,
             len(collaborator_rows),
         )
+
+
+STORE_TREE = {
+    "Electronics": ("Microcontrollers", "Sensors", "Motors", "Power", "Cables"),
+    "3D printing": ("Filament", "Resin", "Nozzles", "Build plates"),
+    "Tools": ("Hand tools", "Power tools", "Measuring", "Soldering"),
+    "Hardware": ("Fasteners", "Bearings", "Profiles", "Springs"),
+    "Materials": ("Plywood", "Acrylic", "Metal sheet", "Foam"),
+}
+PRODUCT_WORDS = [
+    *("arduino", "esp32", "servo", "stepper", "sensor", "lidar", "relay", "driver"),
+    *("cable", "filament", "petg", "pla", "abs", "resin", "nozzle", "brass", "steel"),
+    *("bearing", "bolt", "nut", "washer", "plywood", "acrylic", "aluminium", "drill"),
+    *("caliper", "solder", "flux", "heatsink", "battery", "charger", "lens", "magnet"),
+    *("spring", "profile", "bracket"),
+]
+
+
+def _store_rows(
+    seeder: "VolumeSeeder", owners: list[uuid.UUID], space_ids: list[uuid.UUID]
+) -> None:
+    """Categories, markets and products with one opening stock movement each."""
+    rng, now = seeder.rng, seeder.now
+    category_rows: list[tuple[Any, ...]] = []
+    leaves: list[uuid.UUID] = []
+    for position, (top, children) in enumerate(STORE_TREE.items()):
+        top_id = seeder._uuid()
+        top_slug = top.lower().replace(" ", "-")
+        category_rows.append((top_id, now, now, top, f"{top_slug}", None, position))
+        for child in children:
+            child_id = seeder._uuid()
+            slug = f"{top_slug}-{child.lower().replace(' ', '-')}"
+            category_rows.append((child_id, now, now, child, slug, top_id, position))
+            leaves.append(child_id)
+    seeder._copy(
+        Category,
+        ["id", "created_at", "updated_at", "name", "slug", "parent_id", "position"],
+        category_rows,
+        len(category_rows),
+    )
+    hours = "{" + ", ".join(f'"{day}": [["09:00", "19:00"]]' for day in WEEKDAYS) + "}"
+    delivery = (
+        '{"pickup": {"enabled": true}, "local_delivery": {"enabled": true, "radius_km": 15, '
+        '"fee": "4.00", "minimum_order": "20.00"}, "shipping": {"enabled": true, "fee": "7.50"}}'
+    )
+    market_ids = []
+    market_rows = []
+    for n in range(min(seeder.counts["markets"], len(owners))):
+        market_id = seeder._uuid()
+        market_ids.append(market_id)
+        market_rows.append(
+            (
+                market_id, now, now, owners[n], space_ids[n % len(space_ids)] if n % 2 else None,
+                f"Volume Market {n}", f"volume-market-{seeder.seed}-{n}", "", "", "",
+                f"{n} Market Street", None, None, "Europe/Kyiv", "EUR", hours, delivery,
+                '["card", "cash_on_pickup"]', "t", "t" if n % 3 else "f", None,
+                f"{rng.uniform(3, 5):.2f}", rng.randint(0, 500), f"{rng.uniform(0, 9999):.2f}",
+            )
+        )  # fmt: skip
+    seeder._copy(
+        Market,
+        [
+            "id", "created_at", "updated_at", "owner_id", "makerspace_id", "name", "slug",
+            "description", "contact_email", "contact_phone", "address", "latitude",
+            "longitude", "timezone", "currency", "business_hours", "delivery_options",
+            "payment_methods", "is_active", "verified", "verified_at", "rating",
+            "total_orders", "total_revenue",
+        ],
+        market_rows,
+        len(market_rows),
+    )  # fmt: skip
+    total = seeder.counts["products"]
+    products, movements = [], []
+    for n in range(total):
+        product_id = seeder._uuid()
+        words = rng.sample(PRODUCT_WORDS, 3)
+        name = f"{words[0].title()} {words[1]} {n}"
+        description = f"A {words[0]} {words[1]} {words[2]} for makers."
+        tags = rng.sample(PRODUCT_WORDS, 2)
+        price = rng.randint(100, 50_000) / 100
+        sale = f"{price * 0.8:.2f}" if n % 7 == 0 else None
+        stock = 0 if n % 11 == 0 else rng.randint(1, 500)
+        market = None if n % 4 == 0 else market_ids[n % len(market_ids)]
+        # COPY's text format reads a backslash and n as a newline.
+        document = "\\n".join([name, description, *tags])
+        created = now - timedelta(minutes=n)
+        products.append(
+            (
+                product_id, created, created, market, leaves[n % len(leaves)], name,
+                f"volume-product-{seeder.seed}-{n}", f"VP-{n:06d}", description, "",
+                f"{price:.2f}", sale, "EUR", stock, "t", "t" if n % 13 == 0 else "f",
+                "[" + ", ".join(f'"{tag}"' for tag in tags) + "]", "{}", "{}", None,
+                "t" if n % 17 == 0 else "f", "t", f"{rng.uniform(0, 5):.2f}",
+                rng.randint(0, 40), document, 1 if stock else 0,
+            )
+        )  # fmt: skip
+        if stock:
+            movements.append((created, product_id, 1, stock, stock, "restock", "", "", "", None))
+    seeder._copy(
+        Product,
+        [
+            "id", "created_at", "updated_at", "market_id", "category_id", "name", "slug",
+            "sku", "description", "long_description", "price", "sale_price", "currency",
+            "stock_quantity", "track_inventory", "allow_backorder", "tags",
+            "specifications", "dimensions", "weight", "is_featured", "is_active", "rating",
+            "review_count", "search_document", "movement_count",
+        ],
+        products,
+        total,
+    )  # fmt: skip
+    seeder._copy(
+        ProductStockMovement,
+        [
+            "created_at", "product_id", "position", "change", "quantity_after", "reason",
+            "note", "source_type", "source_id", "actor_id",
+        ],
+        movements,
+        len(movements),
+    )  # fmt: skip
+
+
+def seed_store_volume(*, scale: float, seed: int, progress: ProgressCallback) -> dict[str, int]:
+    """The store's share of the volume, on a database seed_volume filled before the store
+    existed: market owners are the first volume members, markets run for volume spaces."""
+    seeder = VolumeSeeder(scale=scale, seed=seed, progress=progress)
+    owners = list(
+        User.objects.filter(email__endswith=f".s{seed}@volume.example.org")
+        .order_by("created_at", "email")
+        .values_list("id", flat=True)[: seeder.counts["markets"]]
+    )
+    spaces = list(
+        Makerspace.objects.filter(slug__startswith=f"volume-{seed}-").values_list("id", flat=True)
+    )
+    if not owners or not spaces:
+        raise ValueError(f"No volume data of seed {seed} to add a store to.")
+    with transaction.atomic():
+        _store_rows(seeder, owners, spaces)
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+    return seeder.created
 
 
 def member_email(*, seed: int, number: int) -> str:

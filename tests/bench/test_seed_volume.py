@@ -11,6 +11,7 @@ from apps.equipment.models import Equipment, Reservation
 from apps.inventory.models import InventoryItem, StockMovement
 from apps.makerspaces.models import Makerspace, Membership, MemberSkill
 from apps.projects.models import BomLine, Project, ProjectCollaborator
+from apps.store.models import Category, Market, Product, ProductStockMovement
 from bench.volume import BENCH_PASSWORD, DEFAULT_SEED, member_email, scaled_counts
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
@@ -42,6 +43,8 @@ def test_counts_follow_the_scale(seeded):
         "movements": 10_000,
         "hot_item_movements": 2_000,
         "projects": 20,
+        "markets": 1,
+        "products": 200,
     }
     assert Makerspace.objects.count() == SMALL["spaces"]
     assert User.objects.count() == SMALL["users"]
@@ -123,3 +126,41 @@ def test_a_second_run_refuses_a_non_empty_database(seeded):
         )
     assert User.objects.count() == SMALL["users"]
     assert Reservation.objects.count() == SMALL["reservations"]
+
+
+def test_the_store_volume_is_consistent_and_searchable(seeded, api_client):
+    assert Market.objects.count() == SMALL["markets"]
+    assert Product.objects.count() == SMALL["products"]
+    assert Category.objects.filter(parent__isnull=True).count() == 5
+    assert (
+        ProductStockMovement.objects.count() == Product.objects.filter(stock_quantity__gt=0).count()
+    )
+    out = StringIO()
+    call_command("check_product_stock", stdout=out, stderr=StringIO())
+    listed = api_client.get("/api/v1/store/products/?limit=5&search=filament&sort=price_asc")
+    assert listed.status_code == 200
+    rows = listed.json()["data"]
+    assert rows
+    found = Product.objects.filter(
+        pk__in=[row["id"] for row in rows], search_document__icontains="filament"
+    )
+    assert found.count() == len(rows)
+    prices = [float(row["effective_price"]) for row in rows]
+    assert prices == sorted(prices)
+
+
+def test_store_only_adds_a_store_to_an_older_volume_database(seeded):
+    ProductStockMovement.objects.all().delete()
+    Product.objects.all().delete()
+    Market.objects.all().delete()
+    Category.objects.filter(parent__isnull=False).delete()
+    Category.objects.all().delete()
+
+    call_command(
+        "seed_volume", "--scale", "0.01", "--store-only", stdout=StringIO(), stderr=StringIO()
+    )
+
+    assert Product.objects.count() == SMALL["products"]
+    assert Market.objects.count() == SMALL["markets"]
+    with pytest.raises(CommandError, match="already holds products"):
+        call_command("seed_volume", "--scale", "0.01", "--store-only", stdout=StringIO())

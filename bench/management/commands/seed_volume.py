@@ -16,6 +16,7 @@ from bench.volume import (
     first_space_slug,
     member_email,
     scaled_counts,
+    seed_store_volume,
     seed_volume,
 )
 
@@ -24,7 +25,7 @@ class Command(BaseCommand):
     help = (
         "Fill a PostgreSQL database with benchmark volume: at scale 1, 50 spaces, 20,000 "
         "users, 2,000 machines, 200,000 bookings, 5,000 items with 1,000,000 stock "
-        "movements and 2,000 projects."
+        "movements, 2,000 projects, and a store of 50 markets and 20,000 products."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -32,6 +33,11 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="Same seed, same rows.")
         parser.add_argument(
             "--force", action="store_true", help="Seed even though the database holds data."
+        )
+        parser.add_argument(
+            "--store-only",
+            action="store_true",
+            help="Add only the store's volume to a database seeded before the store existed.",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -44,6 +50,9 @@ class Command(BaseCommand):
             )
         if not 0 < scale <= 10:
             raise CommandError("--scale must be above 0 and at most 10.")
+        if options["store_only"]:
+            self._store_only(scale, seed)
+            return
         if not options["force"] and (Makerspace.objects.exists() or User.objects.exists()):
             raise CommandError(
                 "The database is not empty; seed_volume adds a million rows on top of "
@@ -52,6 +61,25 @@ class Command(BaseCommand):
         if Makerspace.objects.filter(slug=first_space_slug(seed=seed)).exists():
             raise CommandError(f"Volume data of seed {seed} is already here; pass another --seed.")
 
+        self._report(
+            scale, seed, lambda advance: seed_volume(scale=scale, seed=seed, progress=advance)
+        )
+
+    def _store_only(self, scale: float, seed: int) -> None:
+        from apps.store.models import Product
+
+        if Product.objects.exists():
+            raise CommandError("The store already holds products; nothing to add.")
+        try:
+            self._report(
+                scale,
+                seed,
+                lambda advance: seed_store_volume(scale=scale, seed=seed, progress=advance),
+            )
+        except ValueError as error:
+            raise CommandError(str(error)) from error
+
+    def _report(self, scale: float, seed: int, seed_with: Any) -> None:
         console = Console(stderr=True)
         started = time.monotonic()
         with Progress(
@@ -68,7 +96,7 @@ class Command(BaseCommand):
                     tasks[stage] = progress.add_task(stage, total=total)
                 progress.advance(tasks[stage], done)
 
-            created = seed_volume(scale=scale, seed=seed, progress=advance)
+            created = seed_with(advance)
         elapsed = time.monotonic() - started
 
         expected = scaled_counts(scale)
