@@ -6,6 +6,8 @@ Both list the bookings that hold a slot (pending ones as tentative), from a mont
 back on; a cancelled booking drops out, so subscribed calendars remove it.
 """
 
+import re
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
@@ -28,9 +30,30 @@ FEED_PAST_DAYS = 30
 REFRESH_MINUTES = 15
 
 
+# Tokens that reverse() puts in the path as they are (token_urlsafe's alphabet).
+_PLAIN_TOKEN = re.compile(r"[-A-Za-z0-9_]+")
+
+
 def equipment_feed_url(equipment: Equipment) -> str:
     path = reverse("equipment_feeds:equipment", kwargs={"token": equipment.calendar_token})
     return settings.SITE_URL + path
+
+
+def equipment_feed_urls() -> Callable[[str], str]:
+    """``equipment_feed_url`` by token, for a page of machines: one reverse() for all."""
+    marker = "token"
+    before, _, after = reverse("equipment_feeds:equipment", kwargs={"token": marker}).rpartition(
+        marker
+    )
+    before = settings.SITE_URL + before
+
+    def url(token: str) -> str:
+        if _PLAIN_TOKEN.fullmatch(token):
+            return before + token + after
+        path = reverse("equipment_feeds:equipment", kwargs={"token": token})
+        return settings.SITE_URL + path
+
+    return url
 
 
 def member_feed_url(feed: MemberCalendarFeed) -> str:

@@ -175,6 +175,8 @@ class Reservation(BaseModel):
             models.Index(fields=["equipment", "start_time"]),
             models.Index(fields=["user", "status", "start_time"]),
             models.Index(fields=["makerspace", "status", "start_time"]),
+            # The space's bookings in time order, a page at a time (the staff's list).
+            models.Index(fields=["makerspace", "start_time"]),
         ]
         constraints = [
             models.CheckConstraint(

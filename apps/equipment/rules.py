@@ -1,8 +1,12 @@
 """Booking rules: the space's, overlaid by a machine's own overrides."""
 
 from dataclasses import dataclass, fields
+from typing import Any
 
-from apps.equipment.models import BookingRules, Equipment, EquipmentRules
+from django.db.models import QuerySet, UUIDField
+
+from apps.equipment.models import BookingRules, Equipment
+from apps.equipment.prepared import Param, PreparedQuery
 from apps.makerspaces.models import Makerspace
 
 
@@ -31,14 +35,37 @@ def space_rules(makerspace: Makerspace) -> EffectiveRules:
     return EffectiveRules(**{name: getattr(row, name) for name in RULE_NAMES})
 
 
+def _both_rules() -> QuerySet[Any]:
+    # The machine's overrides and its space's rules side by side; a missing row of
+    # either reads as nulls (the space's rules are never null where they exist).
+    return (
+        Equipment.objects.filter(pk=Param("equipment", UUIDField()))
+        .order_by()
+        .values_list(
+            *(f"rules_override__{name}" for name in RULE_NAMES),
+            *(f"makerspace__booking_rules__{name}" for name in RULE_NAMES),
+        )
+    )
+
+
+_BOTH_RULES = PreparedQuery(_both_rules)
+_DEFAULTS = EffectiveRules()
+
+
 def rules_for(equipment: Equipment) -> EffectiveRules:
-    base = space_rules(equipment.makerspace)
-    override = EquipmentRules.objects.filter(equipment=equipment).first()
-    if override is None:
-        return base
-    values = {name: getattr(base, name) for name in RULE_NAMES}
-    for name in RULE_NAMES:
-        value = getattr(override, name)
-        if value is not None:
-            values[name] = value
+    """The machine's overrides over its space's rules over the defaults, in one query."""
+    found = _BOTH_RULES.rows({"equipment": equipment.pk})
+    if not found:
+        # A machine not saved yet has no overrides.
+        return space_rules(equipment.makerspace)
+    count = len(RULE_NAMES)
+    overrides, space = found[0][:count], found[0][count:]
+    values = {}
+    for name, override, own in zip(RULE_NAMES, overrides, space, strict=True):
+        if override is not None:
+            values[name] = override
+        elif own is not None:
+            values[name] = own
+        else:
+            values[name] = getattr(_DEFAULTS, name)
     return EffectiveRules(**values)

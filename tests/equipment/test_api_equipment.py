@@ -768,10 +768,11 @@ def test_an_expired_offer_moves_on_to_the_next_in_line(
 
 # --- query counts ---------------------------------------------------------------------------
 
-# The space, the caller's roles, the page's count and rows, then per list: the space's
-# closures and the machines' skills (equipment), nothing more (reservations).
-EQUIPMENT_LIST_QUERIES = 6
-RESERVATION_LIST_QUERIES = 4
+# The space with the caller's role, the page's rows with their count (skills and live
+# state come with them), then the space's closures (equipment); a staff's list of the
+# space's bookings counts them apart (reservations).
+EQUIPMENT_LIST_QUERIES = 3
+RESERVATION_LIST_QUERIES = 3
 
 
 def _machines_with_bookings(space: Makerspace, skill: Skill, member: User, count: int) -> None:

@@ -1,8 +1,14 @@
-from datetime import timedelta
-from typing import Any
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any, cast
+from uuid import UUID
 
+from django.db.models import Model
+from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
+from django_filters.rest_framework import DjangoFilterBackend
+from django_filters.utils import translate_validation
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status
 from rest_framework.decorators import action
@@ -14,10 +20,12 @@ from rest_framework.viewsets import GenericViewSet
 
 from apps.core.api.actors import acting_user, in_space_or_400
 from apps.core.api.concurrency import etag_for, if_match
+from apps.core.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, MAX_PAGE, positive_int
 from apps.core.api.serializers import ErrorSerializer
 from apps.core.exceptions import ConflictError
 from apps.core.permissions import has_makerspace_permission
 from apps.equipment import selectors
+from apps.equipment.api import presenters
 from apps.equipment.api import serializers as s
 from apps.equipment.api.filters import EquipmentFilter, ReservationFilter
 from apps.equipment.feeds import member_feed_url
@@ -43,6 +51,31 @@ from apps.makerspaces.api.permissions import (
 )
 
 ERROR = OpenApiResponse(ErrorSerializer, description="Error envelope")
+
+
+def expected_page(request: Request) -> tuple[int, int]:
+    """The offset and limit of the page EnvelopePagination is going to read (a bad page
+    or limit is its 400): a listing told them reads the page and its count at once."""
+    page = positive_int(request, "page", 1, MAX_PAGE)
+    limit = positive_int(request, "limit", DEFAULT_LIMIT, MAX_LIMIT)
+    return (page - 1) * limit, limit
+
+
+def list_criteria(view: GenericViewSet, model: type[Model]) -> dict[str, Any]:
+    """The list's query parameters as the view's FilterSet reads them (a bad one is a
+    400), for a selector to filter by instead of the FilterSet's queryset."""
+    declared = getattr(view, "filterset_class", None)
+    # A FilterSet ignores what it does not declare (page, limit): nothing to read then.
+    if declared is None or not set(view.request.query_params) & set(declared.base_filters):
+        return {}
+    filterset = DjangoFilterBackend().get_filterset(
+        view.request, model._default_manager.none(), view
+    )
+    if filterset is None:
+        return {}
+    if not filterset.is_valid():
+        raise translate_validation(filterset.errors)
+    return dict(filterset.form.cleaned_data)
 
 
 @extend_schema_view(
@@ -94,18 +127,55 @@ class EquipmentViewSet(mixins.ListModelMixin, MakerspaceScopedMixin):
         if getattr(self, "swagger_fake_view", False):
             return context
         makerspace = self.get_makerspace()
-        now = timezone.now()
-        context["open_seconds"] = {
-            makerspace.pk: selectors.open_seconds(
-                makerspace, now - timedelta(days=selectors.UTILIZATION_DAYS), now
-            )
-        }
+        context["open_seconds"] = {makerspace.pk: self._open_seconds(timezone.now())}
         return context
+
+    def _open_seconds(self, now: datetime) -> float:
+        since = now - timedelta(days=selectors.UTILIZATION_DAYS)
+        return selectors.open_seconds(self.get_makerspace(), since, now)
+
+    def _machines_json(self, machines: Sequence[Any], now: datetime) -> list[dict[str, Any]]:
+        """The rows as EquipmentSerializer shows them (presenters)."""
+        if not machines:
+            return []
+        return presenters.machines_json(
+            machines,
+            currency=self.get_makerspace().currency,
+            open_seconds=self._open_seconds(now),
+        )
+
+    def list(self, request: Request, makerspace_pk: str) -> Response:
+        criteria = list_criteria(self, Equipment)
+        now = timezone.now()
+        machines = selectors.machine_rows_of_space(
+            self.get_makerspace(),
+            status=criteria.get("status") or None,
+            equipment_type=criteria.get("type") or None,
+            now=now,
+        )
+        machines.expect(*expected_page(request))
+        page = self.paginate_queryset(machines) or []
+        return self.get_paginated_response(self._machines_json(page, now))
 
     def retrieve(self, request: Request, makerspace_pk: str, pk: str) -> Response:
         # Not RetrieveModelMixin's: the answer carries the ETag that PUT/PATCH send back.
-        equipment = self.get_object()
-        return Response(self.get_serializer(equipment).data, headers={"ETag": etag_for(equipment)})
+        try:
+            machine_id = UUID(pk)
+        except ValueError:
+            raise Http404("No such machine.") from None
+        # As DRF's get_object, the list's filters apply to the one machine too.
+        criteria = list_criteria(self, Equipment)
+        now = timezone.now()
+        machine = selectors.machine_row_of_space(self.get_makerspace(), machine_id, now=now)
+        if machine is None or not selectors.machine_matches(
+            machine,
+            status=criteria.get("status") or None,
+            equipment_type=criteria.get("type") or None,
+        ):
+            raise Http404("No such machine.")
+        (shown,) = self._machines_json([machine], now)
+        # The ETag reads the row's pk and updated_at, which the row has as a model would.
+        return Response(shown, headers={"ETag": etag_for(cast(Equipment, machine))})
 
     def create(self, request: Request, makerspace_pk: str) -> Response:
         body = self.get_serializer(data=request.data)
@@ -157,14 +227,17 @@ class EquipmentViewSet(mixins.ListModelMixin, MakerspaceScopedMixin):
         """Machines the caller may book from `start` to `end`: available, trained, free."""
         query = s.WindowQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        machines = selectors.bookable_equipment(
+        now = timezone.now()
+        machines = selectors.bookable_machine_rows(
             makerspace=self.get_makerspace(),
             user=acting_user(request),
             start=query.validated_data["start"],
             end=query.validated_data["end"],
+            now=now,
         )
-        page = self.paginate_queryset(machines)
-        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+        machines.expect(*expected_page(request))
+        page = self.paginate_queryset(machines) or []
+        return self.get_paginated_response(self._machines_json(page, now))
 
     # Reading and writing a log or the rules are separate actions (``.mapping``), so
     # each method has its own permission, in the table above and in OPTIONS.
@@ -353,6 +426,23 @@ class ReservationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Maker
         user = None if self._is_staff() else acting_user(self.request)
         return selectors.reservations_of_space(makerspace, user=user)
 
+    def list(self, request: Request, makerspace_pk: str) -> Response:
+        criteria = list_criteria(self, Reservation)
+        caller = acting_user(request)
+        # Members see their own bookings only; staff everyone's, or theirs with mine.
+        own = criteria.get("mine") or not self._is_staff()
+        reservations = selectors.reservation_rows_of_space(
+            self.get_makerspace(),
+            user=caller if own else None,
+            statuses=criteria.get("status"),
+            equipment_id=criteria.get("equipment"),
+            start=criteria.get("start"),
+            end=criteria.get("end"),
+        )
+        reservations.expect(*expected_page(request))
+        page = self.paginate_queryset(reservations) or []
+        return self.get_paginated_response(presenters.reservations_json(page))
+
     def create(self, request: Request, makerspace_pk: str) -> Response:
         body = s.ReservationCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -377,7 +467,8 @@ class ReservationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Maker
                     "url": waitlist_url(equipment),
                 }
             raise
-        return Response(self.get_serializer(reservation).data, status=status.HTTP_201_CREATED)
+        shown = presenters.reservation_json(selectors.reservation_row(reservation))
+        return Response(shown, status=status.HTTP_201_CREATED)
 
     @extend_schema(
         request=s.ReasonSerializer,
@@ -450,13 +541,18 @@ class ReservationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Maker
         return Response(self.get_serializer(reservation).data)
 
     def _machine(self, equipment_id: Any) -> Equipment:
-        return in_space_or_400(
-            Equipment.objects.select_related("makerspace"),
+        makerspace = self.get_makerspace()
+        machine = in_space_or_400(
+            # Unordered: the model's ordering would join the space only to sort one row.
+            Equipment.objects.order_by(),
             pk=equipment_id,
-            makerspace_id=self.get_makerspace().pk,
+            makerspace_id=makerspace.pk,
             field="equipment",
             label="machine",
         )
+        # Its space is the one of the URL, loaded already.
+        machine.makerspace = makerspace
+        return machine
 
     @extend_schema(
         request=s.RecurringPreviewInputSerializer,

@@ -6,37 +6,28 @@ services book a claimed offer: this module sits below both.
 
 from datetime import datetime, timedelta
 from functools import partial
+from typing import Any
 from uuid import UUID
 
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from apps.accounts.models import User
 from apps.equipment.emails import send_waitlist_offer_email
 from apps.equipment.models import Equipment, Reservation, WaitlistEntry, WaitlistStatus
 from apps.equipment.rules import rules_for
 from apps.equipment.selectors import overlapping
 
 
-def live_offers(*, equipment: Equipment, start: datetime, end: datetime) -> Q:
-    """Offers that still hold a slot meeting [start, end) of this machine."""
+def live_offers(*, equipment: Any, start: Any, end: Any, now: Any = None) -> Q:
+    """Offers that still hold a slot meeting [start, end) of this machine (now, unless
+    ``now`` says when; any of them may be an expression)."""
     return Q(
         equipment=equipment,
         status=WaitlistStatus.OFFERED,
-        offer_expires_at__gt=timezone.now(),
+        offer_expires_at__gt=timezone.now() if now is None else now,
         start_time__lt=end,
         end_time__gt=start,
-    )
-
-
-def held_for_someone_else(
-    *, equipment: Equipment, user: User, start: datetime, end: datetime
-) -> bool:
-    return (
-        WaitlistEntry.objects.filter(live_offers(equipment=equipment, start=start, end=end))
-        .exclude(user=user)
-        .exists()
     )
 
 

@@ -9,9 +9,18 @@ import math
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import IntegrityError, transaction
+from django.db.models import (
+    DateTimeField,
+    Exists,
+    IntegerField,
+    OuterRef,
+    QuerySet,
+    Subquery,
+    UUIDField,
+)
 from django.utils import timezone
 
 from apps.accounts.models import User
@@ -31,10 +40,17 @@ from apps.equipment.models import (
     EquipmentStatus,
     Reservation,
     ReservationStatus,
+    WaitlistEntry,
 )
+from apps.equipment.prepared import Param, PreparedQuery, count_of_rows
 from apps.equipment.rules import EffectiveRules, rules_for
-from apps.equipment.selectors import missing_skill_slugs, overlapping
-from apps.equipment.services.holds import held_for_someone_else, waitlist_offer_freed_slot
+from apps.equipment.selectors import (
+    closed_days,
+    lacking_a_skill,
+    missing_skill_slugs,
+    overlapping,
+)
+from apps.equipment.services.holds import live_offers, waitlist_offer_freed_slot
 from apps.equipment.services.maintenance import record_usage
 from apps.inventory.models import MovementKind, MovementSource
 from apps.inventory.services import Withdrawal, stock_consume_many
@@ -116,7 +132,7 @@ def check_window(
         )
     if rules.within_business_hours:
         space = equipment.makerspace
-        closed = list(space.closures.values_list("date", flat=True))
+        closed = closed_days(space, local_start.date(), local_end.date())
         if not is_open_between(space.business_hours, space.timezone, start, end, closed):
             raise _rule_error(
                 "business_hours",
@@ -151,6 +167,70 @@ def require_booking_permission(*, acting_user: User, makerspace_id: Any, user: U
         )
 
 
+class _Obstacles(NamedTuple):
+    """What stands in the way of a booking, read in one query under the machine's lock."""
+
+    lacks_a_skill: bool
+    upcoming: int
+    slot_taken: bool
+    held_for_another: bool
+
+
+def _obstacles() -> QuerySet[Any]:
+    user = Param("user", UUIDField())
+    start, end = Param("start", DateTimeField()), Param("end", DateTimeField())
+    now = Param("now", DateTimeField())
+    upcoming = (
+        Reservation.objects.filter(
+            user_id=user,
+            makerspace_id=OuterRef("makerspace_id"),
+            status__in=HOLDING_STATUSES,
+            end_time__gt=now,
+        )
+        .order_by()
+        .annotate(n=count_of_rows())
+        .values("n")
+    )
+    return (
+        Equipment.objects.filter(pk=Param("equipment", UUIDField()))
+        .order_by()
+        .annotate(
+            lacks_a_skill=lacking_a_skill(
+                makerspace_id=Param("makerspace", UUIDField()), user_id=user, now=now
+            ),
+            upcoming=Subquery(upcoming, output_field=IntegerField()),
+            slot_taken=Exists(
+                Reservation.objects.filter(equipment=OuterRef("pk")).filter(overlapping(start, end))
+            ),
+            held_for_another=Exists(
+                WaitlistEntry.objects.filter(
+                    live_offers(equipment=OuterRef("pk"), start=start, end=end, now=now)
+                ).exclude(user_id=user)
+            ),
+        )
+        .values_list(*_Obstacles._fields)
+    )
+
+
+_OBSTACLES = PreparedQuery(_obstacles)
+
+
+def _obstacles_to_booking(
+    *, equipment: Equipment, user: User, start: datetime, end: datetime
+) -> _Obstacles:
+    found = _OBSTACLES.rows(
+        {
+            "equipment": equipment.pk,
+            "makerspace": equipment.makerspace_id,
+            "user": user.pk,
+            "start": start,
+            "end": end,
+            "now": timezone.now(),
+        }
+    )
+    return _Obstacles._make(found[0])
+
+
 def reservation_create(
     *,
     equipment: Equipment,
@@ -171,11 +251,10 @@ def reservation_create(
     try:
         with transaction.atomic():
             # One booking decision per machine at a time: the row lock orders them.
-            equipment = (
-                Equipment.objects.select_for_update(of=("self",))
-                .select_related("makerspace")
-                .get(pk=equipment.pk)
-            )
+            makerspace = equipment.makerspace
+            equipment = Equipment.objects.select_for_update(of=("self",)).get(pk=equipment.pk)
+            # The space's row is neither locked nor needed afresh: the caller's serves.
+            equipment.makerspace = makerspace
             # "In use" is someone's session now; only a machine out of service is closed
             # to bookings.
             if equipment.status in OUT_OF_SERVICE:
@@ -184,7 +263,16 @@ def reservation_create(
                     f"{equipment.name} cannot be booked now ({equipment.get_status_display()}).",
                     details={"status": equipment.status},
                 )
-            missing = missing_skill_slugs(equipment=equipment, user=user)
+            # Every check below in one statement, taken after the lock so it sees the
+            # bookings of whoever held the lock before.
+            obstacles = _obstacles_to_booking(
+                equipment=equipment, user=user, start=start, end=block_end
+            )
+            missing = (
+                missing_skill_slugs(equipment=equipment, user=user)
+                if obstacles.lacks_a_skill
+                else []
+            )
             if missing:
                 raise ApplicationError(
                     "SKILL_REQUIRED",
@@ -193,12 +281,7 @@ def reservation_create(
                     details={"missing": missing},
                     status_code=403,
                 )
-            upcoming = Reservation.objects.filter(
-                user=user,
-                makerspace_id=equipment.makerspace_id,
-                status__in=HOLDING_STATUSES,
-                end_time__gt=timezone.now(),
-            ).count()
+            upcoming = obstacles.upcoming
             if upcoming >= rules.max_active_per_member:
                 raise _rule_error(
                     "max_active_per_member",
@@ -206,13 +289,9 @@ def reservation_create(
                     f"the limit is {rules.max_active_per_member}.",
                     limit=rules.max_active_per_member,
                 )
-            if (
-                Reservation.objects.filter(equipment=equipment)
-                .filter(overlapping(start, block_end))
-                .exists()
-            ):
+            if obstacles.slot_taken:
                 raise _conflict(equipment, start, end)
-            if held_for_someone_else(equipment=equipment, user=user, start=start, end=block_end):
+            if obstacles.held_for_another:
                 raise ConflictError(
                     "RESERVATION_CONFLICT",
                     f"{equipment.name} is held at that time for a member from the waitlist.",
