@@ -5,6 +5,7 @@ from django.http import HttpRequest
 
 # ADMIN_ACCESS is held by those who run a space (its admins and managers), never by
 # plain members: the staff admin opens to them, so the header links to it for them.
+from apps.core import admin_doors
 from apps.core.permissions import ADMIN_ACCESS, makerspace_ids_with
 
 
@@ -26,6 +27,6 @@ def _can_use_admin(request: HttpRequest) -> Callable[[], bool]:
             return False
         if user.is_superuser or user.is_staff:
             return True
-        return bool(makerspace_ids_with(user, ADMIN_ACCESS))
+        return bool(makerspace_ids_with(user, ADMIN_ACCESS)) or admin_doors.opens_for(user)
 
     return can_use_admin

@@ -28,6 +28,7 @@ from django.http import HttpRequest, HttpResponseBase, HttpResponseRedirect
 from apps.accounts.forms import client_ip
 from apps.accounts.models import User
 from apps.accounts.services import user_login
+from apps.core import admin_doors
 from apps.core.exceptions import ApplicationError
 from apps.core.permissions import ADMIN_ACCESS, has_makerspace_permission, makerspace_ids_with
 from apps.makerspaces.models import Makerspace
@@ -46,7 +47,8 @@ def acting_user(request: HttpRequest) -> User:
 
 
 def can_use_admin(user: Any) -> bool:
-    """Super admins, Django staff, and those who run an active space."""
+    """Super admins, Django staff, those who run an active space, and whoever a rule of
+    ``apps.core.admin_doors`` lets in (market owners, registered by the store)."""
     if user is None or not user.is_authenticated or not user.is_active:
         return False
     if user.is_superuser or user.is_staff:
@@ -58,7 +60,7 @@ def can_use_admin(user: Any) -> bool:
             Makerspace.objects.filter(pk__in=space_ids, is_active=True).exists()
         )
         user._makrx_admin_access = cached
-    return cached
+    return cached or admin_doors.opens_for(user)
 
 
 def admin_makerspace_ids(user: Any, permission: str) -> list[str] | None:

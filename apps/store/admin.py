@@ -34,6 +34,7 @@ from django.template.response import TemplateResponse
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from apps.core import admin_doors
 from apps.core.exceptions import ApplicationError
 from apps.core.forms import StorableJSONField
 from apps.makerspaces.admin_services import ServiceAdapter, adopt_saved
@@ -59,23 +60,10 @@ def runs_a_market(user: Any) -> bool:
     return cached
 
 
-def open_admin_to_market_managers(site: admin.AdminSite) -> None:
-    """Let those who run a market into ``site`` besides those it already lets in.
-
-    The site's own rule (super admins, Django staff, those who run a makerspace) is
-    asked first; this only adds market owners and staff. What they then see is decided
-    model by model: the store's admins below show them their market, and the other
-    apps' admins nothing, as they hold no makerspace role there.
-    """
-    site_permission: Callable[[HttpRequest], bool] = site.has_permission
-
-    def has_permission(request: HttpRequest) -> bool:
-        return site_permission(request) or runs_a_market(request.user)
-
-    site.has_permission = has_permission  # type: ignore[method-assign]
-
-
-open_admin_to_market_managers(admin.site)
+# Those who run a market get into the admin (its site, login form and header link),
+# where the store's admins below show them their market and the other apps' admins
+# nothing, as they hold no makerspace role there.
+admin_doors.register(runs_a_market)
 
 
 # --- scoping -------------------------------------------------------------------------------

@@ -84,6 +84,47 @@ def test_market_owner_and_staff_get_into_the_admin_and_see_only_the_store(
     assert models == {"Market", "Product", "ProductStockMovement", "Review"}
 
 
+@pytest.mark.parametrize("who", ["owner", "staff"])
+def test_market_owner_and_staff_sign_in_through_the_admins_own_login_form(
+    admins: Admins, who: str
+) -> None:
+    client = Client()
+    user = getattr(admins, who)
+
+    response = client.post(
+        reverse("admin:login"),
+        {"username": user.email, "password": factories.DEFAULT_PASSWORD, "next": "/admin/"},
+    )
+
+    assert response.status_code == 302
+    assert response["Location"] == "/admin/"
+    assert client.get(reverse("admin:index")).status_code == 200
+
+
+def test_the_admin_login_form_refuses_who_runs_nothing(admins: Admins) -> None:
+    nobody = UserFactory.create()
+
+    response = Client().post(
+        reverse("admin:login"),
+        {"username": nobody.email, "password": factories.DEFAULT_PASSWORD, "next": "/admin/"},
+    )
+
+    assert response.status_code == 200
+    assert response.context["form"].errors
+
+
+@pytest.mark.parametrize(("who", "sees_link"), [("owner", True), ("staff", True), (None, False)])
+def test_the_headers_admin_link_shows_for_who_runs_a_market(
+    admins: Admins, who: str | None, sees_link: bool
+) -> None:
+    client = logged_in(getattr(admins, who)) if who else logged_in(UserFactory.create())
+
+    page = client.get(reverse("home"))
+
+    assert page.status_code == 200
+    assert (f'href="{reverse("admin:index")}"' in page.content.decode()) is sees_link
+
+
 def test_a_user_without_a_market_or_space_is_kept_out(admins: Admins) -> None:
     response = logged_in(UserFactory.create()).get(reverse("admin:index"))
 
