@@ -57,3 +57,33 @@ class AuditLogEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.actor} {self.get_action_display()} {self.object_repr}"
+
+
+class IdempotencyRecord(models.Model):
+    """A request sent with an ``Idempotency-Key``, claimed before it runs and holding
+    its answer after (``apps.core.idempotency``). ``status_code`` is null while the
+    first request with the key is still running."""
+
+    id = models.BigAutoField(primary_key=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    # What the key is for (``store.checkout``, ``store.order.pay``): one key may be
+    # used once per scope.
+    scope = models.CharField(max_length=60)
+    key = models.CharField(max_length=255)
+    # SHA-256 of the method, path and body: the same key with another request is refused.
+    request_hash = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "idempotency record"
+        verbose_name_plural = "idempotency records"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "scope", "key"], name="core_idempotency_key_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.key}"

@@ -65,3 +65,20 @@ class MomentField(IsoDateTimeField):
 
 class MomentFilter(filters.IsoDateTimeFilter):
     field_class = MomentField
+
+
+class StrictFilterSet(filters.FilterSet):
+    """A typed parameter given empty (``?mine=``, ``?type=``) is a 400 rather than no
+    filter: the client meant something, and the schema allows no empty value there. A
+    list filter whose pattern allows nothing says so with ``blank_means_all``."""
+
+    def is_valid(self) -> bool:
+        valid = bool(super().is_valid())
+        if not self.is_bound:
+            return valid
+        for name in self.filters:
+            blank_means_all = getattr(self.filters[name], "blank_means_all", False)
+            if not blank_means_all and name in self.data and self.data.get(name) == "":
+                self.form.add_error(name, "May not be blank.")
+                valid = False
+        return valid

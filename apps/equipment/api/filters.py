@@ -10,7 +10,7 @@ from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema_field
 
 from apps.accounts.models import User
-from apps.core.api.filters import MomentFilter, StrictBooleanFilter
+from apps.core.api.filters import MomentFilter, StrictBooleanFilter, StrictFilterSet
 from apps.core.api.serializers import choice_list_pattern
 from apps.equipment import selectors
 from apps.equipment.models import (
@@ -20,23 +20,6 @@ from apps.equipment.models import (
     Reservation,
     ReservationStatus,
 )
-
-
-class StrictFilterSet(filters.FilterSet):
-    """A typed parameter given empty (``?mine=``, ``?type=``) is a 400 rather than no
-    filter: the client meant something, and the schema allows no empty value there. A
-    list filter whose pattern allows nothing says so with ``blank_means_all``."""
-
-    def is_valid(self) -> bool:
-        valid = bool(super().is_valid())
-        if not self.is_bound:
-            return valid
-        for name in self.filters:
-            blank_means_all = getattr(self.filters[name], "blank_means_all", False)
-            if not blank_means_all and name in self.data and self.data.get(name) == "":
-                self.form.add_error(name, "May not be blank.")
-                valid = False
-        return valid
 
 
 class EquipmentFilter(StrictFilterSet):
