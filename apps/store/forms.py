@@ -8,7 +8,9 @@ from django import forms
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
+from apps.core.exceptions import ApplicationError
 from apps.core.forms import StorableJSONField
+from apps.store.images import CheckedImage, image_check, image_error_text, max_bytes
 from apps.store.models import Category, Market, PaymentMethod, Product, ProductStockReason
 
 SORTS = (
@@ -312,3 +314,42 @@ class StockChangeForm(forms.Form):
         if change == 0:
             raise forms.ValidationError(_("Give a change other than zero."))
         return change
+
+
+def checked_image(upload: Any) -> CheckedImage:
+    """An uploaded picture checked as the image services check it, or the form error
+    that says why not, in the reader's language."""
+    try:
+        return image_check(upload)
+    except ApplicationError as error:
+        raise forms.ValidationError(image_error_text(error), code=error.code.lower()) from None
+
+
+class ProductImageForm(forms.Form):
+    """A picture for a product's gallery; it goes last."""
+
+    image = forms.FileField(
+        label=_("Picture"),
+        # Judged by its content (image_check), never by the browser's filter.
+        widget=forms.FileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}),
+        allow_empty_file=True,
+    )
+    alt_text = forms.CharField(
+        label=_("Description"),
+        required=False,
+        max_length=200,
+        help_text=_("What the picture shows, for those who cannot see it."),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["image"].help_text = _(
+            "JPEG, PNG or WEBP, at most %(megabytes)s MB; it is added last."
+        ) % {"megabytes": f"{max_bytes() / (1024 * 1024):g}"}
+
+    def clean_image(self) -> CheckedImage:
+        return checked_image(self.cleaned_data["image"])
+
+
+class ProductImagePositionForm(forms.Form):
+    position = forms.IntegerField(min_value=0, max_value=32767)

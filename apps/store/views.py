@@ -1,6 +1,6 @@
 """Pages of the store: the catalogue, a product with its reviews, the market directory,
 a market's page, opening a market, and the pages where a market's owner and staff
-manage its products and stock.
+manage its products, their pictures and their stock.
 
 Each view parses the request, reads through the selectors or calls one service, and
 renders; the rules live in the services (which check the store's permissions again
@@ -29,16 +29,19 @@ from django.views.decorators.http import require_POST
 from apps.core.api.actors import acting_user
 from apps.core.exceptions import ApplicationError
 from apps.makerspaces.hours import WEEKDAYS, opening_windows
+from apps.store import images as product_images
 from apps.store import permissions, selectors, services
 from apps.store.forms import (
     CatalogueFilterForm,
     MarketCreateForm,
     MarketDirectoryForm,
     ProductForm,
+    ProductImageForm,
+    ProductImagePositionForm,
     ReviewForm,
     StockChangeForm,
 )
-from apps.store.models import Category, Market, PaymentMethod, Product
+from apps.store.models import Category, Market, PaymentMethod, Product, ProductImage
 
 CATALOGUE_PAGE_SIZE = 24
 DIRECTORY_PAGE_SIZE = 20
@@ -130,7 +133,9 @@ def catalogue_page(request: HttpRequest) -> HttpResponse:
     products = selectors.products_of_market(products, criteria.get("market") or None)
     products = selectors.products_sorted(products, criteria.get("sort") or None)
     products = products.select_related("category", "market").only(*LISTED_PRODUCT_FIELDS)
+    products = products.annotate(first_image=selectors.first_image_name())
     page = Paginator(products, CATALOGUE_PAGE_SIZE).get_page(request.GET.get("page"))
+    _with_picture_urls(page.object_list)
     context = {
         "form": form,
         "page": page,
@@ -138,6 +143,21 @@ def catalogue_page(request: HttpRequest) -> HttpResponse:
         "selected_category": criteria.get("category", ""),
     }
     return render(request, "store/catalogue.html", context)
+
+
+def _with_picture_urls(products: Any) -> None:
+    """Each product's first picture's URL as ``picture_url`` (empty without one), from
+    the ``first_image`` its query carried."""
+    for product in products:
+        name = getattr(product, "first_image", None)
+        product.picture_url = product_images.image_url(name) if name else ""
+
+
+def _gallery(product: Product) -> list[dict[str, Any]]:
+    return [
+        {**row, "url": product_images.image_url(row["image"])}
+        for row in selectors.product_image_rows(product)
+    ]
 
 
 # --- a product -----------------------------------------------------------------------
@@ -178,6 +198,7 @@ def _product_page(
         "category_path": _category_path(product.category),
         "specifications": sorted(specifications.items()),
         "reviews": selectors.review_rows(product)[:REVIEWS_SHOWN],
+        "gallery": _gallery(product),
         "own_review": own_review,
         "review_form": review_form,
         "may_manage": product.market_id is not None
@@ -297,8 +318,10 @@ def market_page(request: HttpRequest, slug: str) -> HttpResponse:
         .filter(market=market, is_active=True)
         .select_related("category")
         .only(*(f for f in LISTED_PRODUCT_FIELDS if not f.startswith("market__")))
+        .annotate(first_image=selectors.first_image_name())
         .order_by("-is_featured", "name", "id")[: MARKET_PAGE_PRODUCTS + 1]
     )
+    _with_picture_urls(products)
     methods = dict(PaymentMethod.choices)
     context = {
         "market": market,
@@ -422,13 +445,19 @@ def _product_form_page(
     form: ProductForm,
     stock_form: StockChangeForm,
     status: int = 200,
+    image_form: ProductImageForm | None = None,
 ) -> HttpResponse:
+    gallery = _gallery(product)
     context = {
         "market": market,
         "product": product,
         "form": form,
         "stock_form": stock_form,
         "movements": product.stock_movements.order_by("-position")[:MOVEMENTS_SHOWN],
+        "gallery": gallery,
+        "image_form": image_form or ProductImageForm(),
+        "may_add_image": len(gallery) < product_images.max_images(),
+        "max_images": product_images.max_images(),
     }
     return render(request, "store/product_form.html", context, status=status)
 
@@ -480,3 +509,100 @@ def product_stock_page(request: HttpRequest, market_slug: str, product_slug: str
             )
     form = ProductForm(instance=product, categories=_categories())
     return _product_form_page(request, market, product, form, stock_form, status=400)
+
+
+# --- a product's pictures, for its market's owner and staff ----------------------------
+
+
+def _edit_page(market: Market, product: Product) -> HttpResponse:
+    return redirect("store:product-edit", market_slug=market.slug, product_slug=product.slug)
+
+
+def _product_image_or_404(product: Product, image_id: Any) -> ProductImage:
+    image = (
+        ProductImage.objects.filter(product=product, pk=image_id)
+        .select_related("product__market")
+        .first()
+    )
+    if image is None:
+        raise Http404("No such picture of this product.")
+    return image
+
+
+def _refused_picture_page(
+    request: HttpRequest,
+    market: Market,
+    product: Product,
+    image_form: ProductImageForm | None = None,
+) -> HttpResponse:
+    form = ProductForm(instance=product, categories=_categories())
+    return _product_form_page(
+        request, market, product, form, StockChangeForm(), status=400, image_form=image_form
+    )
+
+
+@login_required
+@require_POST
+def product_image_add_page(
+    request: HttpRequest, market_slug: str, product_slug: str
+) -> HttpResponse:
+    market = _managed_market(request, market_slug)
+    product = _market_product_or_404(market, product_slug)
+    image_form = ProductImageForm(request.POST, request.FILES)
+    if image_form.is_valid():
+        try:
+            product_images.product_image_add(
+                product=product,
+                upload=image_form.cleaned_data["image"],
+                alt_text=image_form.cleaned_data["alt_text"],
+                acting_user=acting_user(request),
+            )
+        except ApplicationError as exc:
+            if exc.code == "VALIDATION_ERROR":
+                _refusal_into(image_form, exc)
+            else:
+                image_form.add_error("image", product_images.image_error_text(exc))
+        else:
+            messages.success(request, _("The picture is added."))
+            return _edit_page(market, product)
+    return _refused_picture_page(request, market, product, image_form)
+
+
+@login_required
+@require_POST
+def product_image_remove_page(
+    request: HttpRequest, market_slug: str, product_slug: str, image_id: Any
+) -> HttpResponse:
+    market = _managed_market(request, market_slug)
+    product = _market_product_or_404(market, product_slug)
+    image = _product_image_or_404(product, image_id)
+    try:
+        product_images.product_image_remove(image=image, acting_user=acting_user(request))
+    except ApplicationError as exc:
+        messages.error(request, _error_text(exc))
+    else:
+        messages.success(request, _("The picture is removed."))
+    return _edit_page(market, product)
+
+
+@login_required
+@require_POST
+def product_image_move_page(
+    request: HttpRequest, market_slug: str, product_slug: str, image_id: Any
+) -> HttpResponse:
+    market = _managed_market(request, market_slug)
+    product = _market_product_or_404(market, product_slug)
+    image = _product_image_or_404(product, image_id)
+    position_form = ProductImagePositionForm(request.POST)
+    if not position_form.is_valid():
+        messages.error(request, _("Give a position of 0 or more."))
+        return _refused_picture_page(request, market, product)
+    try:
+        product_images.product_image_move(
+            image=image,
+            position=position_form.cleaned_data["position"],
+            acting_user=acting_user(request),
+        )
+    except ApplicationError as exc:
+        messages.error(request, _error_text(exc))
+    return _edit_page(market, product)

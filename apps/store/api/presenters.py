@@ -5,6 +5,8 @@ plain rows, giving exactly what the serializers of ``serializers.py`` give
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from django.core.files.storage import default_storage
+
 from apps.core.api.lean import decimal_text, iso_datetime, related_id
 
 __all__ = ["iso_datetime"]
@@ -40,7 +42,7 @@ def product_row(row: Mapping[str, Any]) -> dict[str, Any]:
             not row["track_inventory"] or row["allow_backorder"] or row["stock_quantity"] > 0
         ),
         "tags": row["tags"],
-        "images": [],
+        "images": image_urls(row.get("image_names")),
         "specifications": row["specifications"],
         "dimensions": row["dimensions"],
         "weight": decimal_text(row["weight"], WEIGHT_PLACES),
@@ -53,6 +55,24 @@ def product_row(row: Mapping[str, Any]) -> dict[str, Any]:
 
 def product_rows(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     return [product_row(row) for row in rows]
+
+
+def image_urls(names: Iterable[str] | None) -> list[str]:
+    """The URLs of stored images (``selectors.image_names``), in their order."""
+    return [default_storage.url(name) for name in names or ()]
+
+
+def image_row(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A product image (``ProductImageSerializer``) from a row of
+    ``selectors.product_image_rows``."""
+    return {
+        "id": str(row["id"]),
+        "url": default_storage.url(row["image"]),
+        "alt_text": row["alt_text"],
+        "position": row["position"],
+        "width": row["width"],
+        "height": row["height"],
+    }
 
 
 def _user(user_id: Any, name: str | None) -> dict[str, Any] | None:

@@ -23,6 +23,7 @@ from apps.store.models import (
     MarketClosure,
     PaymentMethod,
     Product,
+    ProductImage,
     ProductStockReason,
 )
 
@@ -99,13 +100,19 @@ class TagsField(serializers.ListField):
 @extend_schema_field(
     {
         "type": "array",
-        "items": {"type": "object", "additionalProperties": {}},
-        "description": "The product's pictures; uploads come in a later version.",
+        "items": {"type": "string", "format": "uri"},
+        "readOnly": True,
+        "description": "The URLs of the product's pictures, first shown first; upload and "
+        "remove them at `/products/{id}/images`.",
     }
 )
 class ImagesField(serializers.ReadOnlyField):
-    def to_representation(self, value: Any) -> list[Any]:
-        return []
+    def to_representation(self, value: Any) -> list[str]:
+        # Sorted here rather than by the database, so a prefetch serves it.
+        pictures = sorted(
+            value.images.all(), key=lambda image: (image.position, image.created_at, image.pk)
+        )
+        return [picture.image.url for picture in pictures]
 
 
 class ProductSerializer(StrictFieldsMixin, serializers.ModelSerializer):
@@ -129,7 +136,7 @@ class ProductSerializer(StrictFieldsMixin, serializers.ModelSerializer):
     )
     in_stock = serializers.BooleanField(read_only=True)
     tags = TagsField(required=False)
-    images = ImagesField(source="pk")
+    images = ImagesField(source="*")
     specifications = JSONObjectField(required=False)
     dimensions = JSONObjectField(required=False)
     is_active = serializers.BooleanField(
@@ -217,6 +224,42 @@ class ProductStockResultSerializer(serializers.Serializer):
     stock_quantity = serializers.IntegerField()
     in_stock = serializers.BooleanField()
     movement = StockMovementSerializer()
+
+
+# --- product images --------------------------------------------------------------------
+
+
+class ProductImageSerializer(serializers.ModelSerializer):
+    """One picture of a product; `url` is where the stored file is served from."""
+
+    url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ProductImage
+        fields = ["id", "url", "alt_text", "position", "width", "height"]
+        read_only_fields = fields
+
+    def get_url(self, image: ProductImage) -> str:
+        return str(image.image.url)
+
+
+class ProductImageUploadSerializer(StrictFieldsMixin, serializers.Serializer):
+    image = serializers.FileField(
+        # An empty file is the image check's to refuse, with its own code.
+        allow_empty_file=True,
+        help_text="A JPEG, PNG or WEBP file, checked by its content (size, type, pixels).",
+    )
+    alt_text = serializers.CharField(max_length=200, required=False, default="", allow_blank=True)
+
+
+class ProductImageChangeSerializer(StrictFieldsMixin, serializers.Serializer):
+    alt_text = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    position = serializers.IntegerField(
+        min_value=0,
+        max_value=32767,
+        required=False,
+        help_text="Where the picture goes: 0 is first; past the end means last.",
+    )
 
 
 # --- reviews ---------------------------------------------------------------------------

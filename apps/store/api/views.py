@@ -15,6 +15,7 @@ from rest_framework import permissions as drf_permissions
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
+from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -25,6 +26,7 @@ from apps.core.api.keyset import Keyset, KeysetPagination
 from apps.core.api.pagination import EnvelopePagination
 from apps.core.exceptions import validation_error
 from apps.makerspaces.api.permissions import UUID_PATTERN
+from apps.store import images as product_images
 from apps.store import permissions, selectors, services
 from apps.store.api import presenters
 from apps.store.api import serializers as s
@@ -35,6 +37,7 @@ from apps.store.models import (
     MarketClosure,
     MarketStaff,
     Product,
+    ProductImage,
     ProductStockMovement,
 )
 
@@ -172,8 +175,9 @@ class ProductViewSet(viewsets.GenericViewSet):
 
     def get_permissions(self) -> list[Any]:
         public = {"list", "retrieve"}
-        if self.action == "reviews" and self.request is not None and self.request.method == "GET":
-            public.add("reviews")
+        reads = self.request is not None and self.request.method == "GET"
+        if self.action in ("reviews", "images") and reads:
+            public.add(self.action)
         return _public_or_signed_in(self, public)
 
     def get_queryset(self) -> Any:
@@ -204,7 +208,7 @@ class ProductViewSet(viewsets.GenericViewSet):
 
     def list(self, request: Request) -> Response:
         products = self.filter_queryset(self.get_queryset())
-        page = self.paginate_queryset(selectors.product_rows(products))
+        page = self.paginate_queryset(selectors.ProductListRows(products))  # type: ignore[arg-type]
         assert page is not None  # every list of the API is paginated
         return self.get_paginated_response(presenters.product_rows(page))
 
@@ -339,6 +343,102 @@ class ProductViewSet(viewsets.GenericViewSet):
             "created_at": review.created_at,
         }
         return Response(presenters.review_row(row), status=CREATED)
+
+    @extend_schema(
+        methods=["GET"],
+        request=None,
+        responses={200: s.ProductImageSerializer(many=True)},
+        description="The product's pictures in gallery order, with the ids that change or "
+        "remove them.",
+    )
+    @extend_schema(
+        methods=["POST"],
+        request={"multipart/form-data": s.ProductImageUploadSerializer},
+        responses={201: s.ProductImageSerializer},
+        description="Upload a picture (multipart: `image`, `alt_text`), added last (the "
+        "market's owner and staff, or a super admin). The file is checked by its content: "
+        "400 IMAGE_TOO_LARGE (`details.max_bytes`, `details.max_pixels`), IMAGE_TYPE "
+        "(`details.allowed`), IMAGE_UNREADABLE; a product holds at most "
+        "`details.max_images` pictures (400 TOO_MANY_IMAGES).",
+    )
+    @action(
+        detail=True,
+        methods=["get", "post"],
+        filterset_class=None,
+        pagination_class=EnvelopePagination,
+        serializer_class=s.ProductImageSerializer,
+        parser_classes=[MultiPartParser],
+    )
+    def images(self, request: Request, pk: str) -> Response:
+        product = self._product(pk)
+        if request.method == "GET":
+            page = self.paginate_queryset(selectors.product_image_rows(product))
+            assert page is not None
+            return self.get_paginated_response([presenters.image_row(row) for row in page])
+        self._require_manager(product.market_id)
+        # Refused on the declared length, before the body is parsed and the file read.
+        product_images.refuse_oversized_body(request.META.get("CONTENT_LENGTH"))
+        body = s.ProductImageUploadSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        image = product_images.product_image_add(
+            product=product,
+            upload=body.validated_data["image"],
+            alt_text=body.validated_data["alt_text"],
+            acting_user=acting_user(request),
+        )
+        return Response(_image(image), status=CREATED)
+
+    @extend_schema(
+        methods=["PATCH"],
+        request=s.ProductImageChangeSerializer,
+        responses={200: s.ProductImageSerializer},
+        description="Change a picture's `alt_text` or move it to `position` (0 is first).",
+    )
+    @extend_schema(
+        methods=["DELETE"],
+        request=None,
+        responses={204: None},
+        description="Remove a picture; the ones after it move up.",
+    )
+    @action(
+        detail=True,
+        methods=["patch", "delete"],
+        url_path=rf"images/(?P<image_id>{UUID_PATTERN})",
+        filterset_class=None,
+        serializer_class=s.ProductImageSerializer,
+    )
+    def image(self, request: Request, pk: str, image_id: str) -> Response:
+        product = self._product(pk)
+        self._require_manager(product.market_id)
+        image = (
+            ProductImage.objects.filter(product=product, pk=image_id)
+            .select_related("product__market")
+            .first()
+        )
+        if image is None:
+            raise Http404
+        if request.method == "DELETE":
+            product_images.product_image_remove(image=image, acting_user=acting_user(request))
+            return Response(status=NO_CONTENT)
+        body = s.ProductImageChangeSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        image = product_images.product_image_update(
+            image=image, acting_user=acting_user(request), **body.validated_data
+        )
+        return Response(_image(image))
+
+
+def _image(image: ProductImage) -> dict[str, Any]:
+    return presenters.image_row(
+        {
+            "id": image.pk,
+            "image": image.image.name,
+            "alt_text": image.alt_text,
+            "position": image.position,
+            "width": image.width,
+            "height": image.height,
+        }
+    )
 
 
 # --- markets ---------------------------------------------------------------------------
