@@ -70,9 +70,14 @@ EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=10s --start-period=30s --retries=3 \
     CMD ["python", "-c", "import os, urllib.request; host = os.environ.get('ALLOWED_HOSTS', '').split(',')[0].strip().lstrip('.').replace('*', '') or 'localhost'; urllib.request.urlopen(urllib.request.Request('http://127.0.0.1:8000/health', headers={'Host': host}), timeout=8)"]
 
-# gunicorn takes its number of workers from WEB_CONCURRENCY.
+# gunicorn takes its number of workers from WEB_CONCURRENCY. Threaded workers: a
+# checkout waits on the payment provider (Stripe) after its transaction, and a worker
+# serves other requests meanwhile. Each thread may hold one pooled database
+# connection (DATABASE_POOL_MAX, 20 by default, stays above the thread count).
 CMD ["gunicorn", "makrx.wsgi:application", \
      "--bind", "0.0.0.0:8000", \
+     "--worker-class", "gthread", \
+     "--threads", "8", \
      "--worker-tmp-dir", "/dev/shm", \
      "--timeout", "60", \
      "--graceful-timeout", "30", \

@@ -6,7 +6,7 @@ PIP := $(VENV)/bin/pip
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run serve install install-dev migrate demo test test-fast lint format messages schema worker beat bench clean
+.PHONY: run serve install install-dev migrate demo test test-fast lint format messages schema worker beat bench bench-checkout clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -59,6 +59,11 @@ schema: install
 ## Load against a local gunicorn beside its floors (bench/README.md); not part of `make test`
 bench: install-dev
 	$(PY) bench/run.py
+	$(PY) bench/checkout.py
+
+## Checkout alone under load, with the payment provider answering after 200 ms
+bench-checkout: install-dev
+	$(PY) bench/checkout.py
 
 worker: install
 	$(VENV)/bin/celery -A makrx worker --loglevel=INFO --concurrency=2

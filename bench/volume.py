@@ -766,6 +766,7 @@ def _store_rows(
                 f"{n} Market Street", None, None, "Europe/Kyiv", "EUR", hours, delivery,
                 '["card", "cash_on_pickup"]', "t", "t" if n % 3 else "f", None,
                 f"{rng.uniform(3, 5):.2f}", rng.randint(0, 500), f"{rng.uniform(0, 9999):.2f}",
+                "20.00",
             )
         )  # fmt: skip
     seeder._copy(
@@ -775,7 +776,7 @@ def _store_rows(
             "description", "contact_email", "contact_phone", "address", "latitude",
             "longitude", "timezone", "currency", "business_hours", "delivery_options",
             "payment_methods", "is_active", "verified", "verified_at", "rating",
-            "total_orders", "total_revenue",
+            "total_orders", "total_revenue", "tax_rate",
         ],
         market_rows,
         len(market_rows),

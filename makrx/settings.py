@@ -7,6 +7,7 @@ switches to PostgreSQL and Redis; see ``.env.example`` for every setting.
 
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from celery.schedules import crontab
@@ -118,6 +119,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "apps.core.context_processors.makrx",
+                "apps.store.context_processors.cart",
             ],
         },
     },
@@ -228,6 +230,8 @@ API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
 # Largest CSV file accepted by the inventory import (API and admin).
 CSV_IMPORT_MAX_BYTES = env.int("CSV_IMPORT_MAX_BYTES", default=5 * 1024 * 1024)
+# Largest 3D model file (STL or 3MF) a fabrication upload accepts, in megabytes.
+FABRICATION_MAX_UPLOAD_MB = env.int("FABRICATION_MAX_UPLOAD_MB", default=50)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "apps.accounts.authentication.OIDCBearerAuthentication",
@@ -291,6 +295,15 @@ SPECTACULAR_SETTINGS = {
         "CollaboratorRoleEnum": "apps.projects.models.CollaboratorRole",
         "MovementKindEnum": "apps.inventory.models.MovementKind",
         "MaintenanceKindEnum": "apps.equipment.models.MaintenanceKind",
+        "ShippingMethodEnum": "apps.store.models.ShippingMethod",
+        "OrderStatusEnum": "apps.store.models.OrderStatus",
+        "PaymentStatusEnum": "apps.store.models.PaymentStatus",
+        "FulfillmentStatusEnum": "apps.store.models.FulfillmentStatus",
+        "PaymentProviderEnum": "apps.store.models.PaymentProvider",
+        "FabricationStatusEnum": "apps.store.models.FabricationStatus",
+        "VoucherKindEnum": "apps.store.models.VoucherKind",
+        "ShortageReasonEnum": "apps.store.services.cart.ShortageReason",
+        "ReasonEnum": "apps.store.models.ProductStockReason",
     },
     # Swagger UI is served from our own static files: the network may be closed.
     "SWAGGER_UI_DIST": "SIDECAR",
@@ -323,12 +336,37 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "apps.inventory.tasks.send_low_stock_digests",
         "schedule": crontab(hour=7, minute=0),
     },
+    "store-release-unpaid-orders": {
+        "task": "apps.store.tasks.release_unpaid_orders",
+        "schedule": 60.0,
+    },
 }
 
 # --- Email --------------------------------------------------------------------
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="MakrX <no-reply@makrx.local>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# --- Payments -----------------------------------------------------------------
+# Without a secret key the store pays through its test-mode provider (a local pay page).
+STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
+STRIPE_PUBLISHABLE_KEY = env.str("STRIPE_PUBLISHABLE_KEY", default="")
+STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
+# Another address for the Stripe API (the tests' stand-in on loopback); empty: Stripe's.
+STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="")
+
+# --- Store checkout -----------------------------------------------------------
+# Sales tax of the central MakrX catalogue's orders, in percent (markets set their own).
+STORE_TAX_RATE = env.str("STORE_TAX_RATE", default="20")
+# How the central catalogue's orders reach the buyer (the shape of a market's options).
+STORE_CENTRAL_DELIVERY_OPTIONS = {
+    "pickup": {"enabled": True},
+    "shipping": {"enabled": True, "fee": env.str("STORE_CENTRAL_SHIPPING_FEE", default="6.90")},
+}
+# How the central catalogue is paid (a market lists its own).
+STORE_CENTRAL_PAYMENT_METHODS = ["card"]
+# An unpaid order gives its stock back after this many minutes.
+STORE_UNPAID_ORDER_MINUTES = env.int("STORE_UNPAID_ORDER_MINUTES", default=30)
 
 # --- Files --------------------------------------------------------------------
 STATIC_URL = "/static/"
@@ -343,10 +381,36 @@ if AWS_STORAGE_BUCKET_NAME:
     AWS_ACCESS_KEY_ID = env.str("AWS_ACCESS_KEY_ID", default=None)
     AWS_SECRET_ACCESS_KEY = env.str("AWS_SECRET_ACCESS_KEY", default=None)
     AWS_DEFAULT_ACL = None
-    AWS_QUERYSTRING_AUTH = True
+    # Signed URLs by default, so a private bucket works; a public bucket (or one behind
+    # a CDN at AWS_S3_CUSTOM_DOMAIN) can serve plain URLs instead.
+    AWS_QUERYSTRING_AUTH = env.bool("AWS_QUERYSTRING_AUTH", default=True)
+    AWS_S3_CUSTOM_DOMAIN = env.str("AWS_S3_CUSTOM_DOMAIN", default=None)
+    # "path" for S3-compatible servers addressed by IP or without wildcard DNS (MinIO).
+    AWS_S3_ADDRESSING_STYLE = env.str("AWS_S3_ADDRESSING_STYLE", default=None)
+    AWS_S3_SIGNATURE_VERSION = env.str("AWS_S3_SIGNATURE_VERSION", default="s3v4")
     default_storage = {"BACKEND": "storages.backends.s3.S3Storage"}
+    # The pages show product images from the bucket, so the CSP lets them in.
+    if AWS_S3_CUSTOM_DOMAIN:
+        MEDIA_ORIGINS = [f"https://{AWS_S3_CUSTOM_DOMAIN}"]
+    elif AWS_S3_ENDPOINT_URL:
+        _endpoint = urlsplit(AWS_S3_ENDPOINT_URL)
+        MEDIA_ORIGINS = [
+            f"{_endpoint.scheme}://{_endpoint.netloc}",
+            f"{_endpoint.scheme}://*.{_endpoint.netloc}",
+        ]
+    else:
+        MEDIA_ORIGINS = ["https://*.amazonaws.com"]
 else:
     default_storage = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+    MEDIA_ORIGINS = []
+# Product images (apps/store/images.py): checked with Pillow by their content, never by
+# their name or the client's content type. The pixel limit keeps a small file that
+# unpacks to a huge picture (a decompression bomb) from being decoded at all.
+STORE_IMAGE_MAX_MB = env.int("STORE_IMAGE_MAX_MB", default=5)
+STORE_IMAGE_MAX_BYTES = STORE_IMAGE_MAX_MB * 1024 * 1024
+STORE_IMAGE_MAX_PIXELS = env.int("STORE_IMAGE_MAX_PIXELS", default=40_000_000)
+STORE_IMAGE_TYPES = env.list("STORE_IMAGE_TYPES", default=["JPEG", "PNG", "WEBP"])
+STORE_IMAGES_PER_PRODUCT = env.int("STORE_IMAGES_PER_PRODUCT", default=10)
 STORAGES = {
     "default": default_storage,
     "staticfiles": {
@@ -387,7 +451,7 @@ CONTENT_SECURITY_POLICY = {
         "default-src": ["'self'"],
         "script-src": ["'self'"],
         "style-src": ["'self'"],
-        "img-src": ["'self'", "data:"],
+        "img-src": ["'self'", "data:", *MEDIA_ORIGINS],
         "font-src": ["'self'"],
         "connect-src": ["'self'"],
         "object-src": ["'none'"],

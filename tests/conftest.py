@@ -71,6 +71,14 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
         return (yield)
 
 
+def pytest_make_parametrize_id(config: pytest.Config, val: object, argname: str) -> str | None:
+    # File contents (3D models, images) make unstable ids: a 3MF carries a fresh UUID
+    # each time it is made, and xdist requires every worker to collect the same ids.
+    if isinstance(val, bytes):
+        return argname
+    return None
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     vendor = connection.vendor
     has_redis = bool(django_settings.REDIS_URL)

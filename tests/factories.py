@@ -14,7 +14,7 @@ from apps.makerspaces.models import (
     MemberSkill,
     Skill,
 )
-from apps.store.models import Category, Market, Product
+from apps.store.models import Cart, Category, Market, Product, Voucher
 
 DEFAULT_PASSWORD = "Correct-Horse-42"
 
@@ -156,3 +156,25 @@ class ProductFactory(factory.django.DjangoModelFactory[Product]):
     sku = factory.Sequence(lambda n: f"P-{n:05d}")
     price = "10.00"
     search_document = factory.LazyAttribute(lambda o: o.name)
+
+
+class VoucherFactory(factory.django.DjangoModelFactory[Voucher]):
+    """A store-wide 10 % voucher with no limits unless given."""
+
+    class Meta:
+        model = "store.Voucher"
+
+    code = factory.Sequence(lambda n: f"CODE{n}")
+    market = None
+    kind = "percent"
+    value = "10.00"
+
+
+class CartFactory(factory.django.DjangoModelFactory[Cart]):
+    """A signed-in user's cart; give ``user=None, session_key=...`` for a visitor's."""
+
+    class Meta:
+        model = "store.Cart"
+
+    user = factory.SubFactory(UserFactory)
+    session_key = None

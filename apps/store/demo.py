@@ -18,7 +18,14 @@ from apps.accounts.models import Locale, User
 from apps.accounts.services import user_register
 from apps.makerspaces.models import Makerspace
 from apps.store import services
-from apps.store.models import Category, Market, MarketClosure, Product, Review
+from apps.store.demo_fabrication import load_fabrication
+from apps.store.demo_images import load_images
+from apps.store.demo_vouchers import load_vouchers
+from apps.store.models import Category, Market, MarketClosure, Order, Product, Review
+from apps.store.services import cart as cart_services
+from apps.store.services import checkout as checkout_services
+from apps.store.services import orders as order_services
+from apps.store.services import payments
 
 D = Decimal
 VENDOR_EMAIL = "vendor@makrx.local"
@@ -440,8 +447,65 @@ def load(*, stdout: Any, style: Any) -> None:
             product=product, acting_user=author, rating=rating, title=title, comment=comment
         )
 
+    _orders(markets, owners={kyiv_market.slug: space_admin, vendor_market.slug: vendor})
+    load_vouchers(stdout=None)
+    load_images(stdout=None)
+    load_fabrication(stdout=None)
+
     stdout.write(
         f"  Store: {len(CENTRAL_PRODUCTS)} parts in the MakrX catalogue; markets "
         f"{kyiv_market.name} (verified, owner@makrx.local) and {vendor_market.name} "
-        f"(unverified, {VENDOR_EMAIL} / {DEMO_PASSWORD})."
+        f"(unverified, {VENDOR_EMAIL} / {DEMO_PASSWORD}); vouchers WELCOME10, LAUNCH20 "
+        "and KYIV5; member@makrx.local has paid orders from both markets; a 3D-print "
+        "price list at Kyiv Fab Lab."
     )
+
+
+DEMO_ADDRESS = {
+    "name": "Demo Member",
+    "line1": "Khreshchatyk 22",
+    "city": "Kyiv",
+    "postal_code": "01001",
+    "country": "UA",
+}
+
+
+def _orders(markets: dict[str, Market], *, owners: dict[str, User]) -> None:
+    """One checkout of the demo member from both markets, paid in test mode: the Kyiv
+    order being prepared for pickup, the vendor's shipped. Checked out through the
+    cart, checkout and payment services, so stock, ledger and the markets' figures
+    move as they would for a real buyer."""
+    member = _user("member@makrx.local")
+    if Order.objects.filter(user=member).exists():
+        return
+    kyiv, vendor = markets["kyiv-fab-lab-shop"], markets["volt-and-bolt"]
+    cart = cart_services.user_cart(member)
+    for market, sku, quantity in [(kyiv, "KFL-PLY-3MM", 2), (vendor, "VB-ESP32-C3", 1)]:
+        cart_services.cart_add_item(
+            cart=cart,
+            product=Product.objects.get(market=market, sku=sku),
+            quantity=quantity,
+            acting_user=member,
+        )
+    result = checkout_services.checkout(
+        user=member,
+        shipping_address=DEMO_ADDRESS,
+        billing_address=DEMO_ADDRESS,
+        shipping_method="pickup",
+        shipping_methods={str(vendor.pk): "shipping"},
+    )
+    payments.payment_settle(
+        payment=result.payment,
+        outcome="succeeded",
+        event_id=f"test-demo-{result.payment.pk}",
+        provider=result.payment.provider,
+    )
+    for order in Order.objects.filter(payment=result.payment):
+        owner = owners[order.market.slug] if order.market else None
+        if owner is None:
+            continue
+        order_services.order_transition(order=order, to="processing", acting_user=owner)
+        if order.market_id == vendor.pk:
+            order_services.order_transition(
+                order=order, to="shipped", acting_user=owner, tracking_number="UA-NP-20450012345"
+            )

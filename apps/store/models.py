@@ -12,6 +12,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from apps.core.models import BaseModel
 from apps.makerspaces.hours import (
@@ -579,7 +580,7 @@ class Payment(BaseModel):
 
 
 class OrderStatus(models.TextChoices):
-    PENDING = "pending", _("Pending")
+    PENDING = "pending", pgettext_lazy("order status", "Pending")
     PAID = "paid", _("Paid")
     PROCESSING = "processing", _("Processing")
     SHIPPED = "shipped", _("Shipped")
@@ -761,7 +762,7 @@ class Refund(BaseModel):
     """Money given back on one order of a payment; never more than was paid."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", _("Pending")
+        PENDING = "pending", pgettext_lazy("refund status", "Pending")
         SUCCEEDED = "succeeded", _("Succeeded")
         FAILED = "failed", _("Failed")
 

@@ -14,9 +14,10 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
+from django.contrib.postgres.expressions import ArraySubquery
 from django.contrib.postgres.search import SearchQuery, SearchVector
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import JSONField, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from apps.store import permissions
@@ -26,6 +27,7 @@ from apps.store.models import (
     MarketClosure,
     MarketStaff,
     Product,
+    ProductImage,
     ProductStockMovement,
     Review,
 )
@@ -165,15 +167,91 @@ def products_visible_to(user: User | AnonymousUser | None) -> QuerySet[Product]:
     return products.filter((public & Q(is_active=True)) | Q(market_id__in=managed))
 
 
+# The gallery order of a product's images: by position, the older first, then by id.
+IMAGE_ORDER = ("position", "created_at", "id")
+
+
+class _JSONArraySubquery(Subquery):
+    """SQLite's stand-in for ``ArraySubquery``: the subquery's one column as a JSON
+    array. SQLite does not flatten an ordered subquery into an aggregate, so the array
+    keeps the subquery's order."""
+
+    template = "(SELECT json_group_array(ordered.%(column)s) FROM (%(subquery)s) ordered)"
+
+    def __init__(self, queryset: QuerySet[Any, Any], *, column: str) -> None:
+        super().__init__(queryset, output_field=JSONField(), column=column)
+
+
+def image_names() -> Subquery:
+    """The stored names of a product's images in gallery order, as one column of the
+    product's own row: a correlated subquery, so a page of products costs no extra
+    query whatever it shows. PostgreSQL computes it only for the rows of the page (it
+    defers costly output columns past the sort and the limit)."""
+    names = (
+        ProductImage.objects.filter(product=OuterRef("pk")).order_by(*IMAGE_ORDER).values("image")
+    )
+    if connection.vendor == "postgresql":
+        return ArraySubquery(names)
+    return _JSONArraySubquery(names, column=connection.ops.quote_name("image"))
+
+
 def product_rows(products: QuerySet[Product]) -> QuerySet[Product, dict[str, Any]]:
-    """``products`` as plain rows of ``PRODUCT_COLUMNS`` (one query, category joined)."""
-    return products.values(*PRODUCT_COLUMNS)
+    """``products`` as plain rows of ``PRODUCT_COLUMNS`` and ``image_names`` (one query,
+    category joined, images aggregated). To page through, use ``ProductListRows``."""
+    return products.values(*PRODUCT_COLUMNS, image_names=image_names())
+
+
+class ProductListRows:
+    """The rows of a product list for a paginator, which takes its ``len()`` (one
+    COUNT) and one slice of it (one query).
+
+    The slice is chosen among the filtered, sorted products by id alone, in a subquery,
+    and only its rows are read whole with their images: PostgreSQL computes every
+    output column of the rows an OFFSET skips, so with the image subquery in the same
+    SELECT as the OFFSET, page 400 would look up the images of 10,000 products.
+    """
+
+    def __init__(self, products: QuerySet[Product]) -> None:
+        self.products = products
+
+    def __len__(self) -> int:
+        return self.products.count()
+
+    def __getitem__(self, page: slice) -> list[dict[str, Any]]:
+        keys = self.products.values("pk")[page]
+        rows = _with_effective_price(Product.objects.filter(pk__in=keys))
+        if self.products.query.order_by:
+            rows = rows.order_by(*self.products.query.order_by)
+        return list(product_rows(rows))
 
 
 def product_row(products: QuerySet[Product], key: str) -> dict[str, Any] | None:
     """One product by id or slug, as a plain row with ``updated_at`` (its version)."""
-    found = products.filter(_id_or_slug(key)).values(*PRODUCT_COLUMNS, "updated_at").first()
+    found = (
+        products.filter(_id_or_slug(key))
+        .values(*PRODUCT_COLUMNS, "updated_at", image_names=image_names())
+        .first()
+    )
     return found
+
+
+IMAGE_COLUMNS = ("id", "image", "alt_text", "position", "width", "height")
+
+
+def product_image_rows(product: Product) -> QuerySet[ProductImage, dict[str, Any]]:
+    """A product's images in gallery order, as plain rows of ``IMAGE_COLUMNS``."""
+    return (
+        ProductImage.objects.filter(product=product).order_by(*IMAGE_ORDER).values(*IMAGE_COLUMNS)
+    )
+
+
+def first_image_name() -> Subquery:
+    """The stored name of a product's first image (or null), for the pages' cards."""
+    return Subquery(
+        ProductImage.objects.filter(product=OuterRef("pk"))
+        .order_by(*IMAGE_ORDER)
+        .values("image")[:1]
+    )
 
 
 def _id_or_slug(key: str) -> Q:
@@ -317,12 +395,20 @@ def review_rows(product: Product) -> QuerySet[Review, dict[str, Any]]:
 
 
 def has_bought(*, user: Any, product: Product) -> bool:
-    """Whether ``user`` has a paid order holding ``product`` (a "verified purchase").
+    """Whether ``user`` has a paid order holding ``product`` (a "verified purchase"):
+    paid and not refunded in full, whatever its fulfilment has reached since."""
+    from apps.store.models import OrderItem, OrderStatus
 
-    Orders are not part of the store yet, so nobody has bought anything and this
-    answers False; it will look at the user's paid orders once they exist.
-    """
-    return False
+    return OrderItem.objects.filter(
+        order__user=user,
+        product=product,
+        order__status__in=(
+            OrderStatus.PAID,
+            OrderStatus.PROCESSING,
+            OrderStatus.SHIPPED,
+            OrderStatus.DELIVERED,
+        ),
+    ).exists()
 
 
 # --- markets ---------------------------------------------------------------------------

@@ -26,9 +26,26 @@ from apps.core.permissions import forget_roles
 from apps.equipment.api import views as equipment_views
 from apps.makerspaces.api import views as makerspace_views
 from apps.projects.api import views as project_views
+from apps.store import demo_fabrication
 from apps.store import services as store_services
 from apps.store.api import views as store_views
-from apps.store.models import Category, Market, Product
+from apps.store.api.cart import CartViewSet
+from apps.store.api.fabrication import FabricationJobViewSet
+from apps.store.api.orders import OrderViewSet
+from apps.store.models import (
+    CartItem,
+    Category,
+    FabricationJob,
+    FabricationMaterial,
+    Market,
+    Order,
+    OrderItem,
+    Payment,
+    Product,
+)
+from apps.store.services import cart as cart_services
+from apps.store.services import fabrication
+from apps.store.services.numbers import new_order_number
 from tests.makerspaces.test_permission_matrix import (
     ADMIN,
     BODIES,
@@ -89,9 +106,87 @@ def _store(space: SpaceObjects) -> dict[str, Any]:
     }
 
 
+def _cart_item(space: SpaceObjects) -> Any:
+    """A line of the calling admin's own cart."""
+    owner = space.staff[ADMIN].user
+    product = Product.objects.get(pk=_store(space)["product"])
+    return CartItem.objects.get_or_create(
+        cart=cart_services.user_cart(owner), product=product, defaults={"quantity": 1}
+    )[0].pk
+
+
+def _order(space: SpaceObjects) -> Any:
+    """A pending order the calling admin placed in their own market (so they are its
+    buyer and its seller): its rows as checkout writes them."""
+    owner = space.staff[ADMIN].user
+    order = Order.objects.filter(user=owner).first()
+    if order is not None:
+        return order.pk
+    product = Product.objects.get(pk=_store(space)["product"])
+    payment = Payment.objects.create(user=owner, provider="test", amount=product.price)
+    order = Order.objects.create(
+        order_number=new_order_number(),
+        user=owner,
+        market=product.market,
+        payment=payment,
+        subtotal=product.price,
+        tax_amount=Decimal("0.00"),
+        shipping_amount=Decimal("0.00"),
+        total_amount=product.price,
+        currency=product.currency,
+        shipping_method="pickup",
+    )
+    OrderItem.objects.create(
+        order=order,
+        product=product,
+        name=product.name,
+        sku=product.sku,
+        unit_price=product.price,
+        quantity=1,
+        line_total=product.price,
+    )
+    return order.pk
+
+
+def _fabrication_job(space: SpaceObjects) -> Any:
+    """A quoted 3D-print job of the calling admin in the space."""
+    owner = space.staff[ADMIN].user
+    job = FabricationJob.objects.filter(user=owner, makerspace=space.makerspace).first()
+    if job is not None:
+        return job.pk
+    material = FabricationMaterial.objects.filter(makerspace=space.makerspace).first()
+    if material is None:
+        material = fabrication.fabrication_material_create(
+            makerspace=space.makerspace,
+            acting_user=owner,
+            name="Probe PLA",
+            price_per_cm3=Decimal("0.10"),
+            printer_name="Probe printer",
+            build_x_mm=Decimal("200"),
+            build_y_mm=Decimal("200"),
+            build_z_mm=Decimal("200"),
+        )
+    return fabrication.fabrication_job_create(
+        makerspace=space.makerspace,
+        material=material,
+        filename="cube.stl",
+        data=demo_fabrication.cube_stl(),
+        quantity=1,
+        acting_user=owner,
+    ).pk
+
+
 EXTRA_URL_OBJECTS: dict[tuple[Any, str], Any] = {
+    (CartViewSet, "item_id"): _cart_item,
+    (OrderViewSet, "pk"): _order,
+    (FabricationJobViewSet, "pk"): _fabrication_job,
     (store_views.CategoryViewSet, "slug"): lambda space: _store(space)["category"],
     (store_views.ProductViewSet, "pk"): lambda space: _store(space)["product"],
+    (store_views.ProductViewSet, "image_id"): lambda space: Product.objects.get(
+        pk=_store(space)["product"]
+    )
+    .images.get_or_create(position=0, defaults={"image": "store/products/probe.png"})[0]
+    .pk,
     (store_views.MarketViewSet, "pk"): lambda space: _store(space)["market"],
     (store_views.MarketViewSet, "user_id"): lambda space: _store(space)["staff"],
     (store_views.MarketViewSet, "closure_id"): lambda space: _store(space)["closure"],

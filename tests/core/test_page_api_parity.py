@@ -75,7 +75,20 @@ PAGE_TO_API: dict[str, tuple[str, ...]] = {
     "store:product-add": ("store_products_create",),
     "store:product-edit": ("store_products_partial_update",),
     "store:product-stock": ("store_products_stock_create",),
+    "store:product-image-add": ("store_products_images_create",),
+    "store:product-image-move": ("store_products_images_partial_update",),
+    "store:product-image-remove": ("store_products_images_destroy",),
     "store:review": ("store_products_reviews_create",),
+    "store:cart-add": ("store_cart_items_create",),
+    "store:cart-item": ("store_cart_items_partial_update", "store_cart_items_destroy"),
+    "store:checkout": ("store_checkout_create",),
+    "store:pay": ("store_orders_pay_create",),
+    "store:order-cancel": ("store_orders_cancel_create",),
+    "store:market-order-move": ("store_orders_status_create",),
+    "store:market-order-refund": ("store_orders_refund_create",),
+    "store:fabrication": ("store_fabrication_create",),
+    "store:fabrication-accept": ("store_fabrication_accept_create",),
+    "store:fabrication-status": ("store_fabrication_status_create",),
 }
 
 # Page actions with no API operation, each with the reason. Keep it empty where possible:

@@ -104,6 +104,13 @@ REFUSABLE_WHEN_VALID = (
     "store_markets_partial_update",  # opening windows close after they open; the caller's space
     "store_products_create",  # category and market exist; sale_price below price; SKU unique
     "store_products_partial_update",  # category exists; sale_price below price; SKU unique
+    "store_cart_items_create",  # the product exists, is for sale and in stock
+    "store_cart_items_partial_update",  # the product is in stock for the new quantity
+    "store_cart_from_bom_create",  # project is a project the caller can see
+    "store_cart_voucher_create",  # the code names a live voucher the cart qualifies for
+    "store_checkout_create",  # the cart holds products; the market offers the delivery
+    "store_fabrication_create",  # the file is a printable model; material of the space
+    "store_fabrication_quote_create",  # the file is a printable model; material of the space
     "users_logout",  # a refresh token or all: true; a request sent without a body names neither
     "users_me_password",  # current_password is the caller's; the new one passes the rules
     "users_register",  # the email is free; the password passes the password rules
@@ -185,6 +192,9 @@ def seeded(pinned_now: None) -> Seeded:
         # A market's closure and staff member (store routes; no market is seeded).
         "closure_id": UNKNOWN_ID,
         "user_id": UNKNOWN_ID,
+        # A product's image and a cart line (none seeded).
+        "image_id": UNKNOWN_ID,
+        "item_id": UNKNOWN_ID,
     }
     return Seeded(member=member, manager=manager, path_ids=ids)
 

@@ -81,7 +81,15 @@ def test_market_owner_and_staff_get_into_the_admin_and_see_only_the_store(
 
     assert index.status_code == 200
     models = {model["object_name"] for app in index.context["app_list"] for model in app["models"]}
-    assert models == {"Market", "Product", "ProductStockMovement", "Review"}
+    assert models == {
+        "Market",
+        "Order",
+        "Payment",
+        "Product",
+        "ProductStockMovement",
+        "Review",
+        "Voucher",
+    }
 
 
 @pytest.mark.parametrize("who", ["owner", "staff"])
@@ -227,6 +235,8 @@ def test_an_owner_edits_a_product_and_sees_its_read_only_ledger(admins: Admins) 
             "stock_movements-MAX_NUM_FORMS": "0",
             "stock_movements-0-id": str(admins.own.stock_movements.get().pk),
             "stock_movements-0-product": str(admins.own.pk),
+            "images-TOTAL_FORMS": "0",
+            "images-INITIAL_FORMS": "0",
         },
     )
 

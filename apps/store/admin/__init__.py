@@ -31,6 +31,7 @@ from django.db.models import QuerySet
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
+from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -39,9 +40,17 @@ from apps.core.exceptions import ApplicationError
 from apps.core.forms import StorableJSONField
 from apps.makerspaces.admin_services import ServiceAdapter, adopt_saved
 from apps.makerspaces.admin_site import acting_user, describe_error
+from apps.store import images as product_images
 from apps.store import permissions, services
-from apps.store.forms import MANUAL_STOCK_REASONS
-from apps.store.models import Category, Market, Product, ProductStockMovement, Review
+from apps.store.forms import MANUAL_STOCK_REASONS, checked_image
+from apps.store.models import (
+    Category,
+    Market,
+    Product,
+    ProductImage,
+    ProductStockMovement,
+    Review,
+)
 
 LEDGER_INLINE_LENGTH = 50
 
@@ -453,6 +462,102 @@ class StockMovementInline(admin.TabularInline):
         return False
 
 
+class ProductImageInlineForm(forms.ModelForm):
+    """A picture of the product. A new one is checked as the image services check it
+    (content, size, pixels); a stored one keeps its file: to change it, remove it and
+    add another."""
+
+    # A plain file field: the model's ImageField would judge the file by Django's own
+    # check and wording, not by the store's.
+    image = forms.FileField(label=_("picture"), allow_empty_file=True)
+
+    class Meta:
+        model = ProductImage
+        fields = ("image", "alt_text", "position")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.checked: product_images.CheckedImage | None = None
+        self.fields["position"].required = False
+        self.fields["position"].help_text = _("0 is shown first; empty puts a new one last.")
+        if not self.instance._state.adding:
+            self.fields["image"].disabled = True
+            self.fields["image"].required = False
+        else:
+            self.initial.pop("position", None)
+
+    def clean_image(self) -> Any:
+        upload = self.cleaned_data.get("image")
+        if self.instance._state.adding and upload:
+            self.checked = checked_image(upload)
+        return upload
+
+    def _post_clean(self) -> None:
+        # The row is written by the image services, which check it themselves.
+        pass
+
+
+class ProductImageFormSet(BaseInlineFormSet):
+    def clean(self) -> None:
+        super().clean()
+        if any(self.errors):
+            return
+        kept = [
+            form
+            for form in self.forms
+            if not getattr(form, "cleaned_data", {}).get("DELETE", False)
+            and (not form.instance._state.adding or getattr(form, "checked", None) is not None)
+        ]
+        if len(kept) > product_images.max_images():
+            raise forms.ValidationError(
+                product_images.image_error_text(product_images.too_many_images())
+            )
+
+
+class ProductImageInline(admin.TabularInline):
+    """The product's pictures: added, described, ordered and removed through the image
+    services (``ProductAdmin.save_formset``)."""
+
+    model = ProductImage
+    form = ProductImageInlineForm
+    formset = ProductImageFormSet
+    fields = ("preview", "image", "alt_text", "position", "width", "height")
+    readonly_fields = ("preview", "width", "height")
+    ordering = product_images.IMAGE_ORDER
+    extra = 1
+    verbose_name_plural = _("pictures")
+
+    def get_max_num(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> int:
+        return product_images.max_images()
+
+    @admin.display(description=_("preview"))
+    def preview(self, image: ProductImage) -> str:
+        if image._state.adding or not image.image:
+            return ""
+        return format_html(
+            '<a href="{url}"><img src="{url}" alt="" width="96"></a>', url=image.image.url
+        )
+
+    def _may(self, request: HttpRequest, obj: Any) -> bool:
+        return obj is None or permissions.may_manage_products(request.user, obj.market_id)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._may(request, obj)
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._may(request, obj)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._may(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._may(request, obj)
+
+
+# Where a picture goes when no position is given: after every other.
+LAST = 1_000_000
+
+
 class StockChangeActionForm(forms.Form):
     change = forms.IntegerField(
         label=_("change"),
@@ -520,7 +625,7 @@ class ProductAdmin(MarketScopedAdmin):
     search_fields = ("name", "sku", "slug")
     ordering = ("name",)
     readonly_fields = ("stock_quantity", "rating", "review_count")
-    inlines = (StockMovementInline,)
+    inlines = (StockMovementInline, ProductImageInline)
     actions = ("change_stock",)
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
@@ -538,6 +643,57 @@ class ProductAdmin(MarketScopedAdmin):
 
     def get_inlines(self, request: HttpRequest, obj: Any) -> Any:
         return () if obj is None else self.inlines
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: Any) -> None:
+        if formset.model is not ProductImage:
+            super().save_formset(request, form, formset, change)
+            return
+        self._save_pictures(request, form.instance, formset)
+
+    def _save_pictures(self, request: HttpRequest, product: Product, formset: Any) -> None:
+        """Removals first, then new pictures, then descriptions and the order the
+        positions ask for; each through its service."""
+        user = acting_user(request)
+        removed, added, changed = [], [], []
+        wanted: list[tuple[int, int, int, ProductImage]] = []
+        try:
+            for index, image_form in enumerate(formset.forms):
+                image = image_form.instance
+                if formset._should_delete_form(image_form):
+                    if not image._state.adding:
+                        product_images.product_image_remove(image=image, acting_user=user)
+                        removed.append(image)
+                    continue
+                data = getattr(image_form, "cleaned_data", {})
+                position = data.get("position")
+                if image._state.adding:
+                    if image_form.checked is None:
+                        continue  # an extra form left empty
+                    image = product_images.product_image_add(
+                        product=product,
+                        upload=image_form.checked,
+                        alt_text=data.get("alt_text") or "",
+                        acting_user=user,
+                    )
+                    added.append(image)
+                elif "alt_text" in image_form.changed_data:
+                    image = product_images.product_image_update(
+                        image=image, alt_text=data.get("alt_text") or "", acting_user=user
+                    )
+                    changed.append((image, ["alt_text"]))
+                # A position just typed goes before one it ties with that was not.
+                moved = 0 if "position" in image_form.changed_data else 1
+                wanted.append((LAST if position is None else position, moved, index, image))
+            # In the order asked for; moving each to its place from the first on leaves
+            # the ones already placed where they are.
+            for place, (*_order, image) in enumerate(sorted(wanted, key=lambda w: w[:3])):
+                image.refresh_from_db(fields=["position"])
+                if image.position != place:
+                    product_images.product_image_move(image=image, position=place, acting_user=user)
+        except ApplicationError as error:
+            self.message_user(request, product_images.image_error_text(error), messages.WARNING)
+        formset.new_objects, formset.changed_objects = added, changed
+        formset.deleted_objects = removed
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         if db_field.name == "market":
@@ -647,3 +803,9 @@ class ReviewAdmin(MarketScopedAdmin):
     ordering = ("-created_at",)
     fields = ("product", "user", "rating", "title", "comment", "verified_purchase", "created_at")
     readonly_fields = fields
+
+
+# The admins of the other store modules register themselves on import.
+from apps.store.admin import fabrication as _fabrication_admin  # noqa: E402, F401
+from apps.store.admin import orders as _orders_admin  # noqa: E402, F401
+from apps.store.admin import payments as _payments_admin  # noqa: E402, F401

@@ -15,7 +15,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Avg, Count
 from django.utils import timezone
 from django.utils.text import slugify
@@ -649,6 +649,51 @@ def _apply_stock(
     product.movement_count = position
     product.save(update_fields=["stock_quantity", "movement_count", "updated_at"])
     return movement
+
+
+def take_stock(
+    product: Product,
+    *,
+    quantity: int,
+    reason: str,
+    acting_user: User,
+    note: str = "",
+    source_type: str = "",
+    source_id: str = "",
+) -> ProductStockMovement:
+    """Take ``quantity`` of ``product`` in one conditional statement, inside the
+    caller's transaction: the row is locked by the UPDATE itself, which takes the stock
+    only when it is there (or backorders are allowed) and numbers the movement, so the
+    lock is held from this statement to the commit rather than from a read before it.
+    Raises INSUFFICIENT_STOCK (with what is available) and changes nothing otherwise."""
+    table = Product._meta.db_table
+    key = Product._meta.pk.get_db_prep_value(product.pk, connection)
+    now = Product._meta.get_field("updated_at").get_db_prep_value(timezone.now(), connection)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET stock_quantity = stock_quantity - %s, "  # noqa: S608
+            "movement_count = movement_count + 1, updated_at = %s "
+            "WHERE id = %s AND (stock_quantity >= %s OR allow_backorder OR NOT track_inventory) "
+            "RETURNING stock_quantity, movement_count",
+            [quantity, now, key, quantity],
+        )
+        taken = cursor.fetchone()
+    if taken is None:
+        current = Product.objects.get(pk=product.pk)
+        raise _insufficient(current, -quantity)
+    after, position = taken
+    product.stock_quantity, product.movement_count = after, position
+    return ProductStockMovement.objects.create(
+        product=product,
+        position=position,
+        change=-quantity,
+        quantity_after=after,
+        reason=reason,
+        note=note[:300],
+        source_type=source_type,
+        source_id=str(source_id or ""),
+        actor=acting_user if acting_user.is_authenticated else None,
+    )
 
 
 def product_stock_change(
