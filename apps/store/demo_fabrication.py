@@ -25,22 +25,22 @@ PRUSA = {"printer_name": "Prusa MK4", "build_x_mm": D("250"), "build_y_mm": D("2
 MATERIALS: list[dict[str, Any]] = [
     {
         "name": "PLA",
-        "price_per_cm3": D("0.12"),
-        "setup_fee": D("3.00"),
+        "price_per_cm3": D("4.50"),
+        "setup_fee": D("60.00"),
         **PRUSA,
         "build_z_mm": D("220"),
     },
     {
         "name": "PETG",
-        "price_per_cm3": D("0.15"),
-        "setup_fee": D("3.00"),
+        "price_per_cm3": D("5.50"),
+        "setup_fee": D("60.00"),
         **PRUSA,
         "build_z_mm": D("220"),
     },
     {
         "name": "Resin",
-        "price_per_cm3": D("0.45"),
-        "setup_fee": D("5.00"),
+        "price_per_cm3": D("18.00"),
+        "setup_fee": D("120.00"),
         "printer_name": "Elegoo Mars 4",
         "build_x_mm": D("153"),
         "build_y_mm": D("77"),

@@ -378,8 +378,8 @@ def test_the_demo_price_list_and_quoted_job_load_once(media):
     assert sorted(materials) == ["PETG", "PLA", "Resin"]
     pla = materials["PLA"]
     assert (pla.price_per_cm3, pla.setup_fee, pla.printer_name) == (
-        D("0.1200"),
-        D("3.00"),
+        D("4.5000"),
+        D("60.00"),
         "Prusa MK4",
     )
     assert (pla.build_x_mm, pla.build_y_mm, pla.build_z_mm) == (D("250.0"), D("210.0"), D("220.0"))
