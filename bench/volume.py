@@ -640,7 +640,12 @@ class VolumeSeeder:
             )
 
     def _store(self) -> None:
-        owners = [space.member_user_ids[0] for space in self.spaces if space.member_user_ids]
+        # One market per owner: a person first in two spaces' member lists counts once.
+        owners = list(
+            dict.fromkeys(
+                space.member_user_ids[0] for space in self.spaces if space.member_user_ids
+            )
+        )
         everyone = [user for space in self.spaces for user in space.member_user_ids]
         for user in everyone:
             if len(owners) >= self.counts["markets"]:
