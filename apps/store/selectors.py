@@ -18,6 +18,7 @@ from django.contrib.postgres.expressions import ArraySubquery
 from django.contrib.postgres.search import SearchQuery, SearchVector
 from django.db import connection
 from django.db.models import JSONField, OuterRef, Q, QuerySet, Subquery
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 
 from apps.store import permissions
@@ -218,8 +219,13 @@ class ProductListRows:
         return self.products.count()
 
     def __getitem__(self, page: slice) -> list[dict[str, Any]]:
-        keys = self.products.values("pk")[page]
-        rows = _with_effective_price(Product.objects.filter(pk__in=keys))
+        # The page's ids as SQL of its own: handed a queryset, Django would relabel
+        # every alias of the filtered query to nest it (milliseconds with a search);
+        # the subquery refers to nothing outside itself, so it needs no relabelling.
+        keys_sql, keys_params = self.products.values("pk")[page].query.sql_with_params()
+        rows = _with_effective_price(
+            Product.objects.filter(pk__in=RawSQL(keys_sql, keys_params))  # noqa: S611  (Django-compiled)
+        )
         if self.products.query.order_by:
             rows = rows.order_by(*self.products.query.order_by)
         return list(product_rows(rows))
