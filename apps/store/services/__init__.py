@@ -619,6 +619,32 @@ def _insufficient(product: Product, change: int) -> ApplicationError:
     )
 
 
+def _movement(
+    product: Product,
+    *,
+    position: int,
+    change: int,
+    after: int,
+    reason: str,
+    acting_user: User,
+    note: str,
+    source_type: str,
+    source_id: Any,
+) -> ProductStockMovement:
+    """The ledger row of one stock change, numbered ``position`` in the product's ledger."""
+    return ProductStockMovement.objects.create(
+        product=product,
+        position=position,
+        change=change,
+        quantity_after=after,
+        reason=reason,
+        note=note[:300],
+        source_type=source_type,
+        source_id=str(source_id or ""),
+        actor=acting_user if acting_user.is_authenticated else None,
+    )
+
+
 def _apply_stock(
     product: Product,
     *,
@@ -634,16 +660,16 @@ def _apply_stock(
     if after < 0 and product.track_inventory and not product.allow_backorder:
         raise _insufficient(product, change)
     position = product.movement_count + 1
-    movement = ProductStockMovement.objects.create(
-        product=product,
+    movement = _movement(
+        product,
         position=position,
         change=change,
-        quantity_after=after,
+        after=after,
         reason=reason,
-        note=note[:300],
+        acting_user=acting_user,
+        note=note,
         source_type=source_type,
-        source_id=str(source_id or ""),
-        actor=acting_user if acting_user.is_authenticated else None,
+        source_id=source_id,
     )
     product.stock_quantity = after
     product.movement_count = position
@@ -683,16 +709,16 @@ def take_stock(
         raise _insufficient(current, -quantity)
     after, position = taken
     product.stock_quantity, product.movement_count = after, position
-    return ProductStockMovement.objects.create(
-        product=product,
+    return _movement(
+        product,
         position=position,
         change=-quantity,
-        quantity_after=after,
+        after=after,
         reason=reason,
-        note=note[:300],
+        acting_user=acting_user,
+        note=note,
         source_type=source_type,
-        source_id=str(source_id or ""),
-        actor=acting_user if acting_user.is_authenticated else None,
+        source_id=source_id,
     )
 
 
