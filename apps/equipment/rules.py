@@ -5,8 +5,8 @@ from typing import Any
 
 from django.db.models import QuerySet, UUIDField
 
+from apps.core.prepared import Param, PreparedQuery
 from apps.equipment.models import BookingRules, Equipment
-from apps.equipment.prepared import Param, PreparedQuery
 from apps.makerspaces.models import Makerspace
 
 

@@ -37,6 +37,13 @@ from django.db.models.functions import Coalesce, Greatest, Least
 from django.utils import timezone
 
 from apps.accounts.models import User
+from apps.core.prepared import (
+    Listing,
+    Param,
+    PreparedQuery,
+    count_of_rows,
+    prepared_listing,
+)
 from apps.equipment.models import (
     HOLDING_STATUSES,
     Equipment,
@@ -45,13 +52,6 @@ from apps.equipment.models import (
     ReservationStatus,
     WaitlistEntry,
     WaitlistStatus,
-)
-from apps.equipment.prepared import (
-    Listing,
-    Param,
-    PreparedQuery,
-    count_of_rows,
-    prepared_listing,
 )
 from apps.equipment.rules import EffectiveRules
 from apps.makerspaces.hours import opening_windows

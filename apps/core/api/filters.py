@@ -4,11 +4,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django import forms
+from django.db.models import Model
 from django_filters import rest_framework as filters
 from django_filters.fields import IsoDateTimeField
+from django_filters.rest_framework import DjangoFilterBackend
+from django_filters.utils import translate_validation
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework.generics import GenericAPIView, get_object_or_404
+from rest_framework.viewsets import GenericViewSet
 
 # The spellings DRF's BooleanField reads, so filters answer as the query serializers did.
 TRUE_WORDS = frozenset({"true", "1", "yes", "y", "on"})
@@ -82,3 +86,20 @@ class StrictFilterSet(filters.FilterSet):
                 self.form.add_error(name, "May not be blank.")
                 valid = False
         return valid
+
+
+def list_criteria(view: GenericViewSet, model: type[Model]) -> dict[str, Any]:
+    """The list's query parameters as the view's FilterSet reads them (a bad one is a
+    400), for a selector to filter by instead of the FilterSet's queryset."""
+    declared = getattr(view, "filterset_class", None)
+    # A FilterSet ignores what it does not declare (page, limit): nothing to read then.
+    if declared is None or not set(view.request.query_params) & set(declared.base_filters):
+        return {}
+    filterset = DjangoFilterBackend().get_filterset(
+        view.request, model._default_manager.none(), view
+    )
+    if filterset is None:
+        return {}
+    if not filterset.is_valid():
+        raise translate_validation(filterset.errors)
+    return dict(filterset.form.cleaned_data)

@@ -30,6 +30,14 @@ def positive_int(request: Request, name: str, default: int, maximum: int) -> int
     return value
 
 
+def expected_page(request: Request) -> tuple[int, int]:
+    """The offset and limit of the page EnvelopePagination is going to read (a bad page
+    or limit is its 400): a listing told them reads the page and its count at once."""
+    page = positive_int(request, "page", 1, MAX_PAGE)
+    limit = positive_int(request, "limit", DEFAULT_LIMIT, MAX_LIMIT)
+    return (page - 1) * limit, limit
+
+
 class EnvelopePagination(BasePagination):
     """``?page=&limit=`` pagination answering ``{"data": [...], "meta": {...}}``.
 

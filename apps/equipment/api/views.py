@@ -3,12 +3,9 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 from uuid import UUID
 
-from django.db.models import Model
 from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
-from django_filters.rest_framework import DjangoFilterBackend
-from django_filters.utils import translate_validation
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status
 from rest_framework.decorators import action
@@ -20,7 +17,8 @@ from rest_framework.viewsets import GenericViewSet
 
 from apps.core.api.actors import acting_user, in_space_or_400
 from apps.core.api.concurrency import etag_for, if_match
-from apps.core.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, MAX_PAGE, positive_int
+from apps.core.api.filters import list_criteria
+from apps.core.api.pagination import expected_page
 from apps.core.api.serializers import ErrorSerializer
 from apps.core.exceptions import ConflictError
 from apps.core.permissions import has_makerspace_permission
@@ -51,31 +49,6 @@ from apps.makerspaces.api.permissions import (
 )
 
 ERROR = OpenApiResponse(ErrorSerializer, description="Error envelope")
-
-
-def expected_page(request: Request) -> tuple[int, int]:
-    """The offset and limit of the page EnvelopePagination is going to read (a bad page
-    or limit is its 400): a listing told them reads the page and its count at once."""
-    page = positive_int(request, "page", 1, MAX_PAGE)
-    limit = positive_int(request, "limit", DEFAULT_LIMIT, MAX_LIMIT)
-    return (page - 1) * limit, limit
-
-
-def list_criteria(view: GenericViewSet, model: type[Model]) -> dict[str, Any]:
-    """The list's query parameters as the view's FilterSet reads them (a bad one is a
-    400), for a selector to filter by instead of the FilterSet's queryset."""
-    declared = getattr(view, "filterset_class", None)
-    # A FilterSet ignores what it does not declare (page, limit): nothing to read then.
-    if declared is None or not set(view.request.query_params) & set(declared.base_filters):
-        return {}
-    filterset = DjangoFilterBackend().get_filterset(
-        view.request, model._default_manager.none(), view
-    )
-    if filterset is None:
-        return {}
-    if not filterset.is_valid():
-        raise translate_validation(filterset.errors)
-    return dict(filterset.form.cleaned_data)
 
 
 @extend_schema_view(

@@ -33,6 +33,7 @@ from apps.core.exceptions import (
 )
 from apps.core.models import AuditLogEntry
 from apps.core.permissions import has_makerspace_permission, require_makerspace_permission
+from apps.core.prepared import Param, PreparedQuery, count_of_rows
 from apps.equipment.emails import send_reservation_email
 from apps.equipment.models import (
     HOLDING_STATUSES,
@@ -42,7 +43,6 @@ from apps.equipment.models import (
     ReservationStatus,
     WaitlistEntry,
 )
-from apps.equipment.prepared import Param, PreparedQuery, count_of_rows
 from apps.equipment.rules import EffectiveRules, rules_for
 from apps.equipment.selectors import (
     closed_days,

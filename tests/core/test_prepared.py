@@ -11,8 +11,8 @@ from django.db.models import Count, DateTimeField, F, QuerySet, UUIDField, Windo
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from apps.core.prepared import Listing, Param, PreparedQuery, count_of_rows, prepared_listing
 from apps.equipment.models import Equipment
-from apps.equipment.prepared import Listing, Param, PreparedQuery, count_of_rows, prepared_listing
 from apps.makerspaces.models import Makerspace
 from tests.factories import EquipmentFactory, MakerspaceFactory
 
