@@ -9,7 +9,7 @@ and the admin filter alike.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
@@ -18,7 +18,6 @@ from django.contrib.postgres.expressions import ArraySubquery
 from django.contrib.postgres.search import SearchQuery, SearchVector
 from django.db import connection
 from django.db.models import JSONField, OuterRef, Q, QuerySet, Subquery
-from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 
 from apps.store import permissions
@@ -155,17 +154,37 @@ def _public(products: QuerySet[Product]) -> QuerySet[Product]:
     return products.filter(Q(market__isnull=True) | Q(market__is_active=True), is_active=True)
 
 
+# Who sees which products (``visibility_of``): everyone the active products of the
+# central catalogue and of active markets ("public"); a market's owner and staff also
+# all of their markets' products ("managed"); a super admin every product ("all").
+Visibility = tuple[str, tuple[Any, ...]]
+
+
+def visibility_of(user: User | AnonymousUser | None) -> Visibility:
+    """Which products ``user`` sees, and the markets whose inactive products too."""
+    if permissions.is_super_admin(user):
+        return "all", ()
+    managed = permissions.managed_market_ids(user)
+    return ("managed", tuple(sorted(managed, key=str))) if managed else ("public", ())
+
+
+def visible_products(kind: str, markets: Iterable[Any] = ()) -> QuerySet[Product]:
+    """The products of a ``Visibility``; ``markets`` may be values or expressions."""
+    products = Product.objects.all()
+    if kind == "all":
+        return products
+    if kind == "public":
+        return _public(products)
+    public = Q(market__isnull=True) | Q(market__is_active=True)
+    # By the market's id, not the foreign key: a related lookup would read each of
+    # ``markets`` as a market's id and refuse an expression.
+    return products.filter((public & Q(is_active=True)) | Q(market__id__in=list(markets)))
+
+
 def products_visible_to(user: User | AnonymousUser | None) -> QuerySet[Product]:
     """Active products of the central catalogue and of active markets; a market's owner
     and staff also see all of their market's products; a super admin sees all."""
-    products = Product.objects.all()
-    if permissions.is_super_admin(user):
-        return products
-    managed = permissions.managed_market_ids(user)
-    if not managed:
-        return _public(products)
-    public = Q(market__isnull=True) | Q(market__is_active=True)
-    return products.filter((public & Q(is_active=True)) | Q(market_id__in=managed))
+    return visible_products(*visibility_of(user))
 
 
 # The gallery order of a product's images: by position, the older first, then by id.
@@ -200,35 +219,6 @@ def product_rows(products: QuerySet[Product]) -> QuerySet[Product, dict[str, Any
     """``products`` as plain rows of ``PRODUCT_COLUMNS`` and ``image_names`` (one query,
     category joined, images aggregated). To page through, use ``ProductListRows``."""
     return products.values(*PRODUCT_COLUMNS, image_names=image_names())
-
-
-class ProductListRows:
-    """The rows of a product list for a paginator, which takes its ``len()`` (one
-    COUNT) and one slice of it (one query).
-
-    The slice is chosen among the filtered, sorted products by id alone, in a subquery,
-    and only its rows are read whole with their images: PostgreSQL computes every
-    output column of the rows an OFFSET skips, so with the image subquery in the same
-    SELECT as the OFFSET, page 400 would look up the images of 10,000 products.
-    """
-
-    def __init__(self, products: QuerySet[Product]) -> None:
-        self.products = products
-
-    def __len__(self) -> int:
-        return self.products.count()
-
-    def __getitem__(self, page: slice) -> list[dict[str, Any]]:
-        # The page's ids as SQL of its own: handed a queryset, Django would relabel
-        # every alias of the filtered query to nest it (milliseconds with a search);
-        # the subquery refers to nothing outside itself, so it needs no relabelling.
-        keys_sql, keys_params = self.products.values("pk")[page].query.sql_with_params()
-        rows = _with_effective_price(
-            Product.objects.filter(pk__in=RawSQL(keys_sql, keys_params))  # noqa: S611  (Django-compiled)
-        )
-        if self.products.query.order_by:
-            rows = rows.order_by(*self.products.query.order_by)
-        return list(product_rows(rows))
 
 
 def product_row(products: QuerySet[Product], key: str) -> dict[str, Any] | None:
@@ -272,28 +262,38 @@ def product_for_write(products: QuerySet[Product], key: str) -> Product | None:
     return products.filter(_id_or_slug(key)).first()
 
 
-def products_in_category(products: QuerySet[Product], slug: str) -> QuerySet[Product]:
-    """Products of the category ``slug`` and of every category below it."""
-    return products.filter(category_id__in=category_ids_for_slug(slug))
-
-
 def _search_vector() -> SearchVector:
     return SearchVector("search_document", config=SEARCH_CONFIG)
 
 
-def products_matching(products: QuerySet[Product], text: str) -> QuerySet[Product]:
-    """Full-text search over name, descriptions and tags (``search_document``): on
-    PostgreSQL by its GIN index (web-search syntax: words, "phrases", -not, or); on
-    SQLite every word of ``text`` must appear, in any case."""
+def search_terms(text: str) -> list[str]:
+    """What a search for ``text`` looks for: on PostgreSQL the whole text, read by its
+    GIN index in web-search syntax (words, "phrases", -not, or); on SQLite each word,
+    which must all appear, in any case."""
     text = text.strip()
     if not text:
+        return []
+    if connection.vendor == "postgresql":
+        return [text]
+    return [word.strip('"') for word in text.split()]
+
+
+def products_matching_terms(products: QuerySet[Product], terms: Sequence[Any]) -> QuerySet[Product]:
+    """``products`` that match the ``search_terms`` (values or expressions)."""
+    if not terms:
         return products
     if connection.vendor == "postgresql":
+        (text,) = terms
         query = SearchQuery(text, search_type="websearch", config=SEARCH_CONFIG)
         return products.alias(search_vector=_search_vector()).filter(search_vector=query)
-    for word in text.split():
-        products = products.filter(search_document__icontains=word.strip('"'))
+    for word in terms:
+        products = products.filter(search_document__icontains=word)
     return products
+
+
+def products_matching(products: QuerySet[Product], text: str) -> QuerySet[Product]:
+    """Full-text search over name, descriptions and tags (``search_document``)."""
+    return products_matching_terms(products, search_terms(text))
 
 
 def _with_effective_price(products: QuerySet[Product]) -> QuerySet[Product]:

@@ -31,6 +31,7 @@ from apps.core.exceptions import ApplicationError
 from apps.makerspaces.hours import WEEKDAYS, opening_windows
 from apps.store import images as product_images
 from apps.store import permissions, selectors, services
+from apps.store.catalogue import Catalogue, products_of_catalogue
 from apps.store.forms import (
     CatalogueFilterForm,
     MarketCreateForm,
@@ -121,17 +122,15 @@ def catalogue_page(request: HttpRequest) -> HttpResponse:
     # An invalid field is shown as an error; the valid ones still filter the list.
     form.is_valid()
     criteria = form.cleaned_data
-    products = selectors.products_visible_to(request.user)
-    if criteria.get("category"):
-        products = selectors.products_in_category(products, criteria["category"])
-    products = selectors.products_matching(products, criteria.get("search", ""))
-    products = selectors.products_priced(
-        products, minimum=criteria.get("min_price"), maximum=criteria.get("max_price")
+    catalogue = Catalogue.of(
+        {
+            **criteria,
+            # A checkbox on the page: ticked shows only these, unticked does not filter.
+            "in_stock": True if criteria.get("in_stock") else None,
+            "featured": True if criteria.get("featured") else None,
+        }
     )
-    products = selectors.products_in_stock(products, True if criteria.get("in_stock") else None)
-    products = selectors.products_featured(products, True if criteria.get("featured") else None)
-    products = selectors.products_of_market(products, criteria.get("market") or None)
-    products = selectors.products_sorted(products, criteria.get("sort") or None)
+    products = products_of_catalogue(selectors.products_visible_to(request.user), catalogue)
     products = products.select_related("category", "market").only(*LISTED_PRODUCT_FIELDS)
     products = products.annotate(first_image=selectors.first_image_name())
     page = Paginator(products, CATALOGUE_PAGE_SIZE).get_page(request.GET.get("page"))

@@ -10,6 +10,7 @@ from drf_spectacular.utils import extend_schema_field
 
 from apps.core.api.filters import StrictBooleanFilter
 from apps.store import selectors
+from apps.store.catalogue import Catalogue, products_of_catalogue
 from apps.store.models import Market, Product
 
 SORT_CHOICES = [(name, name) for name in selectors.PRODUCT_SORTS]
@@ -59,18 +60,7 @@ class ProductFilter(filters.FilterSet):
         ]
 
     def filter_queryset(self, queryset: QuerySet[Product]) -> QuerySet[Product]:
-        criteria: dict[str, Any] = self.form.cleaned_data
-        products = queryset
-        if criteria.get("category"):
-            products = selectors.products_in_category(products, criteria["category"])
-        products = selectors.products_matching(products, criteria.get("search") or "")
-        products = selectors.products_priced(
-            products, minimum=criteria.get("min_price"), maximum=criteria.get("max_price")
-        )
-        products = selectors.products_in_stock(products, criteria.get("in_stock"))
-        products = selectors.products_featured(products, criteria.get("featured"))
-        products = selectors.products_of_market(products, criteria.get("market"))
-        return selectors.products_sorted(products, criteria.get("sort") or None)
+        return products_of_catalogue(queryset, Catalogue.of(self.form.cleaned_data))
 
 
 class MarketFilter(filters.FilterSet):

@@ -22,6 +22,7 @@ from rest_framework.response import Response
 from apps.accounts.models import User
 from apps.core.api.actors import acting_user
 from apps.core.api.concurrency import etag_for, if_match
+from apps.core.api.filters import list_criteria
 from apps.core.api.keyset import Keyset, KeysetPagination
 from apps.core.api.pagination import EnvelopePagination
 from apps.core.exceptions import validation_error
@@ -31,6 +32,7 @@ from apps.store import permissions, selectors, services
 from apps.store.api import presenters
 from apps.store.api import serializers as s
 from apps.store.api.filters import MarketFilter, ProductFilter
+from apps.store.catalogue import Catalogue, catalogue_listing
 from apps.store.models import (
     Category,
     Market,
@@ -207,8 +209,9 @@ class ProductViewSet(viewsets.GenericViewSet):
         )
 
     def list(self, request: Request) -> Response:
-        products = self.filter_queryset(self.get_queryset())
-        page = self.paginate_queryset(selectors.ProductListRows(products))  # type: ignore[arg-type]
+        catalogue = Catalogue.of(list_criteria(self, Product))
+        products = catalogue_listing(request.user, catalogue)
+        page = self.paginate_queryset(products)
         assert page is not None  # every list of the API is paginated
         return self.get_paginated_response(presenters.product_rows(page))
 
