@@ -1,10 +1,10 @@
 """Reads of the store: the catalogue, markets, stock ledgers and reviews.
 
-The product list is on the fast read path: ``product_rows`` fetches plain rows with
-only the columns the Product shape needs (the category's slug joined in, the market
-as its id), which ``api.presenters.product_row`` turns into JSON without a query per
-row. Filters and sorts are functions on a queryset, so the API's FilterSet, the pages
-and the admin filter alike.
+Products are read as plain rows with only the columns the Product shape needs
+(``product_rows``: the category's slug joined in, the market as its id), which
+``api.presenters.product_row`` turns into JSON without a query per row. Filters and
+sorts are functions on a queryset; ``catalogue`` chains them into the product list's
+one pipeline, for the API (as prepared queries), the pages and the FilterSet alike.
 """
 
 from __future__ import annotations
