@@ -82,6 +82,7 @@ urlpatterns += [
     path("checkout/", views_orders.checkout_page, name="checkout"),
     path("orders/", views_orders.orders_page, name="orders"),
     path("orders/pay/<uuid:payment_id>/", views_orders.pay_page, name="pay"),
+    path("orders/card/<uuid:payment_id>/", views_orders.card_page, name="card"),
     path("orders/<str:order_number>/", views_orders.order_page, name="order"),
     path(
         "orders/<str:order_number>/cancel/",

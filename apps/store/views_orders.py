@@ -463,26 +463,45 @@ def _checkout_once(
 
 
 def _after_checkout(request: HttpRequest, payment: Payment) -> HttpResponse:
-    """Where a placed checkout leads: the pay page in test mode, the orders otherwise."""
+    """Where a placed checkout leads: the pay page in test mode, the card step with
+    Stripe, the orders for cash on pickup."""
     if payment.provider == PaymentProvider.TEST:
         return redirect("store:pay", payment_id=payment.pk)
     if payment.provider == PaymentProvider.CASH:
         messages.success(request, _("Your orders are placed: pay in cash when you pick them up."))
         return redirect("store:orders")
-    return _stripe_pending(request, payment)
+    return redirect("store:card", payment_id=payment.pk)
 
 
-def _stripe_pending(request: HttpRequest, payment: Payment) -> HttpResponse:
+@login_required
+def card_page(request: HttpRequest, payment_id: uuid.UUID) -> HttpResponse:
     """The card step with Stripe: the client secret for Stripe.js, which this page does
-    not load (no outside scripts); the order becomes paid on Stripe's webhook."""
+    not load (no outside scripts); the order becomes paid on Stripe's webhook. When
+    Stripe did not start the payment at checkout, opening the page starts it again."""
+    if not stripe_gateway.is_enabled():
+        raise Http404("Stripe is off.")
+    payment = Payment.objects.filter(
+        pk=payment_id, user=acting_user(request), provider=PaymentProvider.STRIPE
+    ).first()
+    if payment is None:
+        raise Http404("No such payment.")
+    orders = _orders_of_payment(payment)
+    pending = [order for order in orders if order.status == OrderStatus.PENDING]
+    is_paid = payment.status in PAID_STATES
+    if not is_paid and pending and not payment.client_secret:
+        try:
+            payments.order_payment_start(order=pending[0], acting_user=acting_user(request))
+        except ApplicationError as exc:
+            messages.error(request, _error_text(exc))
+        payment.refresh_from_db()
     context = {
         "payment": payment,
-        "orders": _orders_of_payment(payment),
+        "orders": orders,
         "stripe": True,
         "client_secret": payment.client_secret,
         "publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
-        "payable": False,
-        "is_paid": payment.status in PAID_STATES,
+        "payable": not is_paid and bool(pending),
+        "is_paid": is_paid,
     }
     return render(request, "store/pay.html", context)
 
@@ -548,6 +567,11 @@ def checkout_page(request: HttpRequest) -> HttpResponse:
             try:
                 payment, placed = _checkout_once(user, str(form.cleaned_data["token"]), place)
             except ApplicationError as exc:
+                placed_payment = exc.details.get("payment")
+                if exc.code == "PAYMENT_PROVIDER_ERROR" and placed_payment:
+                    # The orders are placed; the card step starts the payment again.
+                    messages.info(request, _("Your orders are placed."))
+                    return redirect("store:card", payment_id=placed_payment)
                 messages.error(request, _error_text(exc, _checkout_names(summary)))
                 status = 400
             else:
@@ -702,6 +726,19 @@ def _timeline(order: Order) -> list[dict[str, Any]]:
     return sorted(steps, key=lambda step: step["when"])
 
 
+def _pay_url(order: Order, payment: Payment | None) -> str:
+    """Where the buyer pays a pending order online: the card step with Stripe, the
+    test-mode pay page without; empty when it is not paid online now."""
+    if order.status != OrderStatus.PENDING or payment is None:
+        return ""
+    stripe = stripe_gateway.is_enabled()
+    if payment.provider == PaymentProvider.STRIPE and stripe:
+        return reverse("store:card", kwargs={"payment_id": payment.pk})
+    if payment.provider == PaymentProvider.TEST and not stripe:
+        return reverse("store:pay", kwargs={"payment_id": payment.pk})
+    return ""
+
+
 @login_required
 def order_page(request: HttpRequest, order_number: str) -> HttpResponse:
     order = _visible_order_or_404(request, order_number)
@@ -729,12 +766,7 @@ def order_page(request: HttpRequest, order_number: str) -> HttpResponse:
         "is_buyer": is_buyer,
         "timeline": _timeline(order),
         "refunds": list(order.refunds.order_by("created_at")),
-        "may_pay": is_buyer
-        and order.status == OrderStatus.PENDING
-        and unpaid
-        and payment is not None
-        and payment.provider == PaymentProvider.TEST
-        and not stripe_gateway.is_enabled(),
+        "pay_url": _pay_url(order, payment) if is_buyer and unpaid else "",
         "pays_cash": payment is not None and payment.provider == PaymentProvider.CASH,
         "may_cancel": is_buyer and order.status == OrderStatus.PENDING,
         "may_review": is_buyer and order.status in REVIEWABLE_STATES,

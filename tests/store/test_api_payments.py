@@ -20,9 +20,16 @@ from apps.store.models import (
 )
 from apps.store.services import orders as order_services
 from apps.store.services import payments
+from apps.store.services.cart import cart_add_item, user_cart
 from tests import stripe_server
 from tests.factories import UserFactory
-from tests.store.shopping import TwoMarketPurchase, buy, market_selling, two_market_purchase
+from tests.store.shopping import (
+    ADDRESS,
+    TwoMarketPurchase,
+    buy,
+    market_selling,
+    two_market_purchase,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -420,3 +427,100 @@ def test_the_webhook_is_not_throttled_like_users_routes(
 
     assert answers == [400] * 5
     assert throttled[-1] == 429
+
+
+# --- starting the payment again ------------------------------------------------------------
+
+
+def payment_url(order: Order) -> str:
+    return f"/api/v1/store/orders/{order.pk}/payment"
+
+
+def test_with_stripe_down_at_checkout_the_orders_wait_and_their_payment_starts_again(
+    stripe_api: stripe_server.StripeStandIn,
+) -> None:
+    _kyiv, drill = market_selling("Kyiv Fab Lab", stock=5)
+    _lviv, filament = market_selling("Lviv Makers", price="12.50", sku="FIL-1")
+    buyer = UserFactory.create()
+    for product, quantity in ((drill, 2), (filament, 1)):
+        cart_add_item(cart=user_cart(buyer), product=product, quantity=quantity, acting_user=buyer)
+    stripe_api.fail_next.append(stripe_server.Failure("/v1/payment_intents", 503, "Down"))
+
+    refused = client_for(buyer).post(
+        "/api/v1/store/checkout",
+        {"shipping_address": ADDRESS, "billing_address": ADDRESS, "shipping_method": "pickup"},
+        format="json",
+    )
+
+    assert refused.status_code == 502
+    error = refused.json()["error"]
+    assert error["code"] == "PAYMENT_PROVIDER_ERROR"
+    assert "The orders are placed and wait for payment" in error["message"]
+    orders = Order.objects.filter(user=buyer).order_by("order_number")
+    assert sorted(error["details"]["orders"], key=lambda o: o["order_number"]) == [
+        {"id": str(order.pk), "order_number": order.order_number} for order in orders
+    ]
+    payment = orders[0].payment
+    assert payment is not None
+    assert error["details"]["payment"] == str(payment.pk)
+    assert [(o.status, o.payment_status) for o in orders] == [("pending", "unpaid")] * 2
+    drill.refresh_from_db()
+    assert drill.stock_quantity == 3
+
+    started = client_for(buyer).post(payment_url(orders[1]))
+    again = client_for(buyer).post(payment_url(orders[0]))
+
+    assert started.status_code == again.status_code == 200
+    body = started.json()
+    payment.refresh_from_db()
+    assert body["payment"]["id"] == str(payment.pk)
+    assert body["payment"]["client_secret"] == payment.client_secret != ""
+    assert again.json()["payment"]["client_secret"] == payment.client_secret
+    assert {order["order_number"] for order in body["orders"]} == {
+        order.order_number for order in orders
+    }
+    # One intent for the payment however often it is started: Stripe's idempotency key.
+    assert list(stripe_api.intents) == [payment.provider_reference]
+    assert stripe_api.intents[payment.provider_reference or ""]["amount"] == 9250
+
+
+def test_starting_the_payment_in_test_mode_answers_the_pay_page(
+    purchase: TwoMarketPurchase,
+) -> None:
+    response = client_for(purchase.buyer).post(payment_url(purchase.order_of(purchase.lviv)))
+
+    assert response.status_code == 200
+    answer = response.json()["payment"]
+    assert answer["provider"] == "test"
+    assert answer["pay_url"] == f"/store/orders/pay/{purchase.payment.pk}/"
+    assert answer["client_secret"] is None
+
+
+@pytest.mark.parametrize(
+    ("who", "status"),
+    [("market owner", 403), ("stranger", 404), ("nobody", 401)],
+)
+def test_only_the_buyer_starts_the_payment(
+    purchase: TwoMarketPurchase, who: str, status: int
+) -> None:
+    users = {"market owner": purchase.kyiv.owner, "stranger": UserFactory.create(), "nobody": None}
+
+    response = client_for(users[who]).post(payment_url(purchase.order_of(purchase.kyiv)))
+
+    assert response.status_code == status
+    assert "error" in response.json()
+
+
+def test_a_paid_or_cash_order_has_no_payment_to_start(
+    purchase: TwoMarketPurchase, django_capture_on_commit_callbacks: Any
+) -> None:
+    pay(purchase, django_capture_on_commit_callbacks)
+    market, product = market_selling("Odesa Makers", sku="OD-1")
+    Market.objects.filter(pk=market.pk).update(payment_methods=["cash_on_pickup"])
+    (cash_order,) = buy(purchase.buyer, (product, 1), payment_method="cash_on_pickup").orders
+
+    paid = client_for(purchase.buyer).post(payment_url(purchase.order_of(purchase.kyiv)))
+    cash = client_for(purchase.buyer).post(payment_url(cash_order))
+
+    assert (paid.status_code, paid.json()["error"]["code"]) == (409, "ORDER_ALREADY_PAID")
+    assert (cash.status_code, cash.json()["error"]["code"]) == (409, "ORDER_NOT_PAYABLE")

@@ -372,7 +372,7 @@ class CheckoutViewSet(viewsets.GenericViewSet):
         tags=TAGS,
         parameters=[IDEMPOTENCY_KEY],
         request=CheckoutSerializer,
-        responses={201: CheckoutResultSerializer, 400: ERROR, 409: ERROR},
+        responses={201: CheckoutResultSerializer, 400: ERROR, 409: ERROR, 502: ERROR},
     )
     @idempotent("store.checkout")
     def create(self, request: Request) -> Response:
@@ -382,7 +382,9 @@ class CheckoutViewSet(viewsets.GenericViewSet):
         Refusals (400): CART_EMPTY, INSUFFICIENT_STOCK, PRODUCT_UNAVAILABLE,
         CURRENCY_MIXED, SHIPPING_METHOD_UNAVAILABLE, ADDRESS_NOT_GEOCODED,
         OUTSIDE_DELIVERY_AREA, BELOW_MINIMUM_ORDER, PAYMENT_METHOD_UNAVAILABLE and the
-        voucher's codes."""
+        voucher's codes. When Stripe does not answer, 502 PAYMENT_PROVIDER_ERROR: the
+        orders are placed all the same (`details.orders`, `details.payment`) and their
+        payment is started again with `POST /orders/{id}/payment`."""
         body = CheckoutSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data

@@ -27,12 +27,14 @@ from apps.core.api.serializers import StrictFieldsMixin
 from apps.makerspaces.api.permissions import UUID_PATTERN
 from apps.store.api.order_shapes import OrderSerializer, order_shapes
 from apps.store.api.payments import (
+    OrdersToPaySerializer,
     PaidOrdersSerializer,
     PayInputSerializer,
     RefundInputSerializer,
     RefundSerializer,
     pay_order_response,
     refund_order_response,
+    start_payment_response,
 )
 from apps.store.models import Order, OrderStatus
 from apps.store.services import cancellations, orders, payments
@@ -180,6 +182,16 @@ class OrderViewSet(viewsets.GenericViewSet):
         `{"outcome": "succeeded" | "failed"}` settles the order's whole payment as the
         provider's webhook would. Honours `Idempotency-Key`."""
         return pay_order_response(request, self._order(pk))
+
+    @extend_schema(request=None, responses={200: OrdersToPaySerializer})
+    @action(detail=True, methods=["post"], filterset_class=None)
+    def payment(self, request: Request, pk: str) -> Response:
+        """The buyer starts paying a pending order online again: with Stripe, the
+        payment's `client_secret` (its PaymentIntent is created now when Stripe did not
+        answer at checkout; the same one on every call), in test mode the `pay_url`.
+        409 ORDER_ALREADY_PAID, ORDER_NOT_PAYABLE (not pending, or paid in cash); 502
+        PAYMENT_PROVIDER_ERROR while the provider does not answer."""
+        return start_payment_response(request, self._order(pk))
 
     @extend_schema(
         request=RefundInputSerializer,

@@ -109,6 +109,19 @@ def pay_order_response(request: Request, order: Order) -> Response:
     return idempotent_response(request, scope=PAY_SCOPE, respond=respond)
 
 
+OrdersToPaySerializer = inline_serializer(
+    name="OrdersToPay",
+    fields={"payment": PaymentSerializer(), "orders": OrderSerializer(many=True)},
+)
+
+
+def start_payment_response(request: Request, order: Order) -> Response:
+    """``POST .../orders/{id}/payment``: the order's payment started (again) by its
+    buyer, with the orders it pays for."""
+    started = payments.order_payment_start(order=order, acting_user=acting_user(request))
+    return Response({"payment": started, "orders": order_shapes(_orders_of(started["id"]))})
+
+
 def refund_shape(refund: Refund, order: Order) -> dict[str, Any]:
     return {
         "id": str(refund.pk),

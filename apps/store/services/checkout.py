@@ -698,6 +698,8 @@ def checkout(
     INSUFFICIENT_STOCK, CURRENCY_MIXED, SHIPPING_METHOD_UNAVAILABLE,
     ADDRESS_NOT_GEOCODED, OUTSIDE_DELIVERY_AREA, BELOW_MINIMUM_ORDER,
     PAYMENT_METHOD_UNAVAILABLE and the voucher's codes; nothing changes on a refusal.
+    When the payment provider does not start the payment (502 PAYMENT_PROVIDER_ERROR),
+    the orders are placed all the same: its details name them and their payment.
     """
     permissions.require_signed_in(user)
     shipping = clean_address(shipping_address, field_name="shipping_address")
@@ -719,5 +721,21 @@ def checkout(
             voucher_code=code or None,
             payment_method=str(payment_method),
         )
-    payment_start = payments.payment_begin(payment=payment)
+    try:
+        payment_start = payments.payment_begin(payment=payment)
+    except ApplicationError as error:
+        # The orders are placed and hold their stock until they expire: the buyer
+        # starts the payment again on one of them (``payments.order_payment_start``).
+        error.message = (
+            f"{error.message} The orders are placed and wait for payment: start it again "
+            "on one of them."
+        )
+        error.details = {
+            **error.details,
+            "payment": str(payment.pk),
+            "orders": [
+                {"id": str(order.pk), "order_number": order.order_number} for order in orders
+            ],
+        }
+        raise
     return CheckoutResult(payment=payment, orders=orders, payment_start=payment_start)

@@ -378,12 +378,9 @@ def _pay_in_test_mode(*, payment: Payment, outcome: str, acting_user: User) -> P
     )
 
 
-def order_pay_in_test_mode(*, order: Order, outcome: str, acting_user: User) -> Payment:
-    """The test-mode provider's answer for the whole payment of ``order``, as its
-    webhook would give it (its buyer only; no Stripe keys set): 409
-    ORDER_ALREADY_PAID once paid, 409 ORDER_NOT_PAYABLE for an order no longer pending
-    or not paid online."""
-    _check_test_mode_payer(buyer_id=order.user_id, outcome=outcome, acting_user=acting_user)
+def _check_order_payable(order: Order, *, providers: tuple[str, ...], how: str) -> Payment:
+    """The payment of a pending, unpaid ``order`` paid by one of ``providers``; 409
+    ORDER_ALREADY_PAID once paid, 409 ORDER_NOT_PAYABLE otherwise."""
     order = Order.objects.select_related("payment").get(pk=order.pk)
     payment = order.payment
     if order.payment_status in PAID_STATES or (
@@ -395,10 +392,10 @@ def order_pay_in_test_mode(*, order: Order, outcome: str, acting_user: User) -> 
             f"(status {order.status}).",
             details={"status": order.status, "payment_status": order.payment_status},
         )
-    if payment is None or payment.provider != PaymentProvider.TEST:
+    if payment is None or payment.provider not in providers:
         raise ConflictError(
             "ORDER_NOT_PAYABLE",
-            "This order is not paid online in test mode.",
+            f"This order is not paid {how}.",
             details={"provider": payment.provider if payment else None},
         )
     if order.status != OrderStatus.PENDING:
@@ -407,7 +404,33 @@ def order_pay_in_test_mode(*, order: Order, outcome: str, acting_user: User) -> 
             f"The order is {order.status}; only a pending order is paid.",
             details={"status": order.status},
         )
+    return payment
+
+
+def order_pay_in_test_mode(*, order: Order, outcome: str, acting_user: User) -> Payment:
+    """The test-mode provider's answer for the whole payment of ``order``, as its
+    webhook would give it (its buyer only; no Stripe keys set): 409
+    ORDER_ALREADY_PAID once paid, 409 ORDER_NOT_PAYABLE for an order no longer pending
+    or not paid online."""
+    _check_test_mode_payer(buyer_id=order.user_id, outcome=outcome, acting_user=acting_user)
+    payment = _check_order_payable(
+        order, providers=(PaymentProvider.TEST,), how="online in test mode"
+    )
     return _pay_in_test_mode(payment=payment, outcome=outcome, acting_user=acting_user)
+
+
+def order_payment_start(*, order: Order, acting_user: User) -> dict[str, Any]:
+    """Start paying a pending order online again, as ``payment_begin`` does at checkout
+    (its buyer only): with Stripe, the payment's PaymentIntent, created now when the
+    provider did not answer at checkout (the same intent on every call); in test mode,
+    the pay page. 409 ORDER_ALREADY_PAID once paid, ORDER_NOT_PAYABLE for an order no
+    longer pending or paid in cash; 502 PAYMENT_PROVIDER_ERROR while Stripe is down."""
+    if not permissions.is_signed_in(acting_user) or order.user_id != acting_user.pk:
+        raise permission_denied("Only the buyer pays for an order.")
+    payment = _check_order_payable(
+        order, providers=(PaymentProvider.STRIPE, PaymentProvider.TEST), how="online"
+    )
+    return payment_begin(payment=payment)
 
 
 def payment_pay_in_test_mode(*, payment: Payment, outcome: str, acting_user: User) -> Payment:
