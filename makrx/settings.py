@@ -340,6 +340,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "apps.store.tasks.release_unpaid_orders",
         "schedule": 60.0,
     },
+    "core-purge-idempotency-records": {
+        "task": "apps.core.tasks.purge_idempotency_records",
+        "schedule": crontab(minute=17),
+    },
 }
 
 # --- Email --------------------------------------------------------------------

@@ -21,7 +21,9 @@ How a request with the header is handled (per user, per scope such as
    forever.
 
 A claim whose request died without answering (the process was killed) is taken over
-after ``STALE_CLAIM_AFTER``, far beyond any request's timeout.
+after ``STALE_CLAIM_AFTER``, far beyond any request's timeout. Records are kept for
+``KEPT_FOR`` (a day, as Stripe keeps its keys): ``purge_expired`` (an hourly job)
+deletes older ones, after which the same key is a new request.
 """
 
 import functools
@@ -29,7 +31,7 @@ import hashlib
 import json
 import re
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -47,6 +49,7 @@ KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}$")
 REPLAYED_HEADER = "Idempotent-Replayed"
 RETRY_AFTER_SECONDS = 1
 STALE_CLAIM_AFTER = timedelta(minutes=10)
+KEPT_FOR = timedelta(hours=24)
 # A claim found gone (its request failed) is tried again this many times.
 CLAIM_ATTEMPTS = 3
 
@@ -177,3 +180,10 @@ def idempotent(scope: str) -> Callable[[Callable[..., Response]], Callable[..., 
         return wrapper
 
     return decorate
+
+
+def purge_expired(*, now: datetime | None = None) -> int:
+    """Delete the records older than ``KEPT_FOR``; how many went."""
+    before = (now or timezone.now()) - KEPT_FOR
+    deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=before).delete()
+    return deleted
