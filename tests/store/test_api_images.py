@@ -34,7 +34,9 @@ def media(settings: Any, tmp_path: Path) -> Path:
     return root
 
 
-def product(store: Store, name: str = "Hand drill", market: Any = "own", **fields: Any) -> Product:
+def product(
+    store: Store, name: str = "Hand drill", market: Any = "own", stock: int = 2, **fields: Any
+) -> Product:
     market = store.market if market == "own" else market
     return services.product_create(
         acting_user=store.owner if market is not None else store.admin,
@@ -43,7 +45,7 @@ def product(store: Store, name: str = "Hand drill", market: Any = "own", **field
         name=name,
         sku=name.upper().replace(" ", "-"),
         price=Decimal("10.00"),
-        opening_stock=2,
+        opening_stock=stock,
         **fields,
     )
 
@@ -305,6 +307,29 @@ def test_delete_removes_the_picture_and_its_file(
         (ProductImage.objects.get().pk, 0)
     ]
     assert str(ProductImage.objects.get().pk) == second
+
+
+def test_deleting_a_product_deletes_its_pictures_files(
+    store: Store, media: Path, django_capture_on_commit_callbacks: Any
+) -> None:
+    drill = product(store, stock=0)
+    kept = product(store, "Saw")
+    _pictures(store, drill, 2)
+    _pictures(store, kept, 1)
+    names = [picture.image.name for picture in ProductImage.objects.filter(product=drill)]
+    kept_name = ProductImage.objects.get(product=kept).image.name
+
+    # The saw's stock ledger keeps it: it is deactivated, not deleted.
+    with django_capture_on_commit_callbacks(execute=True):
+        gone = store.client("owner").delete(f"{PRODUCTS}{drill.pk}/")
+        deactivated = store.client("owner").delete(f"{PRODUCTS}{kept.pk}/")
+
+    assert (gone.status_code, deactivated.status_code) == (204, 204)
+    assert len(names) == 2
+    assert not any((media / name).exists() for name in names)
+    assert not Product.objects.filter(pk=drill.pk).exists()
+    assert (media / kept_name).exists()
+    assert ProductImage.objects.filter(product=kept).count() == 1
 
 
 def test_who_may_change_or_remove_a_picture(store: Store) -> None:

@@ -12,9 +12,11 @@ stock movement, on the locked product row), and its ``rating`` and ``review_coun
 """
 
 from decimal import ROUND_HALF_UP, Decimal
+from functools import partial
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.files.storage import default_storage
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Avg, Count
 from django.utils import timezone
@@ -41,6 +43,7 @@ from apps.store.models import (
     MarketClosure,
     MarketStaff,
     Product,
+    ProductImage,
     ProductStockMovement,
     ProductStockReason,
     Review,
@@ -579,7 +582,7 @@ def product_update(
 
 def product_delete(*, product: Product, acting_user: User) -> None:
     """A product with a stock ledger or reviews is deactivated (its records stay); any
-    other is deleted."""
+    other is deleted, and its images' files after the commit."""
     permissions.require_manage_products(acting_user, product.market_id)
     with transaction.atomic():
         product = _lock(product)
@@ -595,7 +598,12 @@ def product_delete(*, product: Product, acting_user: User) -> None:
             product.is_active = False
             product.save(update_fields=["is_active", "updated_at"])
         else:
+            files = list(
+                ProductImage.objects.filter(product=product).values_list("image", flat=True)
+            )
             product.delete()
+            for name in files:
+                transaction.on_commit(partial(default_storage.delete, name))
 
 
 # --- stock -----------------------------------------------------------------------------
