@@ -478,13 +478,7 @@ def card_page(request: HttpRequest, payment_id: uuid.UUID) -> HttpResponse:
     """The card step with Stripe: the client secret for Stripe.js, which this page does
     not load (no outside scripts); the order becomes paid on Stripe's webhook. When
     Stripe did not start the payment at checkout, opening the page starts it again."""
-    if not stripe_gateway.is_enabled():
-        raise Http404("Stripe is off.")
-    payment = Payment.objects.filter(
-        pk=payment_id, user=acting_user(request), provider=PaymentProvider.STRIPE
-    ).first()
-    if payment is None:
-        raise Http404("No such payment.")
+    payment = _own_payment_or_404(request, payment_id, PaymentProvider.STRIPE)
     orders = _orders_of_payment(payment)
     pending = [order for order in orders if order.status == OrderStatus.PENDING]
     is_paid = payment.status in PAID_STATES
@@ -612,12 +606,14 @@ def _orders_of_payment(payment: Payment) -> list[Order]:
     )
 
 
-def _test_payment_or_404(request: HttpRequest, payment_id: uuid.UUID) -> Payment:
-    """The caller's own test-mode payment; with Stripe on, there is no such page."""
-    if stripe_gateway.is_enabled():
-        raise Http404("Payments go through Stripe.")
+def _own_payment_or_404(request: HttpRequest, payment_id: uuid.UUID, provider: str) -> Payment:
+    """The caller's own payment by ``provider``: the card step's while Stripe is on,
+    the test-mode pay page's while it is off."""
+    stripe = stripe_gateway.is_enabled()
+    if stripe != (provider == PaymentProvider.STRIPE):
+        raise Http404("Payments go through Stripe." if stripe else "Stripe is off.")
     payment = Payment.objects.filter(
-        pk=payment_id, user=acting_user(request), provider=PaymentProvider.TEST
+        pk=payment_id, user=acting_user(request), provider=provider
     ).first()
     if payment is None:
         raise Http404("No such payment.")
@@ -626,7 +622,7 @@ def _test_payment_or_404(request: HttpRequest, payment_id: uuid.UUID) -> Payment
 
 @login_required
 def pay_page(request: HttpRequest, payment_id: uuid.UUID) -> HttpResponse:
-    payment = _test_payment_or_404(request, payment_id)
+    payment = _own_payment_or_404(request, payment_id, PaymentProvider.TEST)
     orders = _orders_of_payment(payment)
     pending = [order for order in orders if order.status == OrderStatus.PENDING]
     is_paid = payment.status in PAID_STATES
