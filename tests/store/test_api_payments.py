@@ -524,3 +524,19 @@ def test_a_paid_or_cash_order_has_no_payment_to_start(
 
     assert (paid.status_code, paid.json()["error"]["code"]) == (409, "ORDER_ALREADY_PAID")
     assert (cash.status_code, cash.json()["error"]["code"]) == (409, "ORDER_NOT_PAYABLE")
+
+
+def test_the_payment_route_refuses_other_methods_and_unknown_orders(
+    purchase: TwoMarketPurchase,
+) -> None:
+    client = client_for(purchase.buyer)
+    order = purchase.order_of(purchase.kyiv)
+
+    wrong_method = client.get(payment_url(order))
+    unknown = client.post("/api/v1/store/orders/00000000-0000-0000-0000-000000000000/payment")
+    not_an_id = client.post("/api/v1/store/orders/not-an-order/payment")
+
+    assert wrong_method.status_code == 405
+    assert wrong_method.json()["error"]["code"] == "METHOD_NOT_ALLOWED"
+    assert (unknown.status_code, not_an_id.status_code) == (404, 404)
+    assert unknown.json()["error"]["code"] == "NOT_FOUND"
