@@ -18,7 +18,9 @@ How a request with the header is handled (per user, per scope such as
 3. Only successful answers (2xx) are kept. An error answer, or an exception, gives the
    key back: nothing was done, so a client that fixes its cart (or waits out a busy
    row) may retry with the same key and be served, instead of hearing the old error
-   forever.
+   forever. The exception is an error a view names in ``keep_errors``, raised after
+   the work was done (a checkout whose orders are placed but whose payment did not
+   start): it is the key's answer, heard again on a retry, which does nothing twice.
 
 A claim whose request died without answering (the process was killed) is taken over
 after ``STALE_CLAIM_AFTER``, far beyond any request's timeout. Records are kept for
@@ -30,7 +32,7 @@ import functools
 import hashlib
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -40,7 +42,8 @@ from django.utils import timezone
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from apps.core.exceptions import ConflictError, validation_error
+from apps.core.api.exceptions import error_body
+from apps.core.exceptions import ApplicationError, ConflictError, validation_error
 from apps.core.models import IdempotencyRecord
 
 HEADER = "Idempotency-Key"
@@ -139,11 +142,16 @@ def _json_body(data: Any) -> Any:
 
 
 def idempotent_response(
-    request: Request, *, scope: str, respond: Callable[[], Response]
+    request: Request,
+    *,
+    scope: str,
+    respond: Callable[[], Response],
+    keep_errors: Collection[str] = (),
 ) -> Response:
     """``respond()`` run at most once per ``Idempotency-Key`` of the caller in ``scope``
     (see the module's docstring); without the header, or for an anonymous caller, it
-    simply runs."""
+    simply runs. ``keep_errors``: codes of the ``ApplicationError``s kept as the key's
+    answer, as a success is."""
     key = idempotency_key(request)
     user = request.user
     if key is None or user is None or not user.is_authenticated:
@@ -154,6 +162,15 @@ def idempotent_response(
     record = claimed
     try:
         response = respond()
+    except ApplicationError as error:
+        if error.code in keep_errors:
+            IdempotencyRecord.objects.filter(pk=record.pk).update(
+                status_code=error.status_code,
+                response_body=_json_body(error_body(error.code, error.message, error.details)),
+            )
+        else:
+            IdempotencyRecord.objects.filter(pk=record.pk).delete()
+        raise
     except BaseException:
         IdempotencyRecord.objects.filter(pk=record.pk).delete()
         raise
@@ -166,15 +183,21 @@ def idempotent_response(
     return response
 
 
-def idempotent(scope: str) -> Callable[[Callable[..., Response]], Callable[..., Response]]:
+def idempotent(
+    scope: str, *, keep_errors: Collection[str] = ()
+) -> Callable[[Callable[..., Response]], Callable[..., Response]]:
     """A view method (``def post(self, request, ...)``, a viewset action) made
-    idempotent per ``Idempotency-Key`` in ``scope``."""
+    idempotent per ``Idempotency-Key`` in ``scope`` (``keep_errors`` as
+    ``idempotent_response`` takes them)."""
 
     def decorate(method: Callable[..., Response]) -> Callable[..., Response]:
         @functools.wraps(method)
         def wrapper(view: Any, request: Request, *args: Any, **kwargs: Any) -> Response:
             return idempotent_response(
-                request, scope=scope, respond=lambda: method(view, request, *args, **kwargs)
+                request,
+                scope=scope,
+                respond=lambda: method(view, request, *args, **kwargs),
+                keep_errors=keep_errors,
             )
 
         return wrapper

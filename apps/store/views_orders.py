@@ -453,6 +453,16 @@ def _checkout_once(
         return Payment.objects.filter(pk=payment_id, user=user).first(), False
     try:
         result = place()
+    except ApplicationError as error:
+        placed = error.details.get("payment")
+        if placed:
+            # Placed, but the payment did not start: the form sent again finds them.
+            IdempotencyRecord.objects.filter(pk=claim.pk).update(
+                status_code=201, response_body={"payment": str(placed)}
+            )
+        else:
+            IdempotencyRecord.objects.filter(pk=claim.pk).delete()
+        raise
     except BaseException:
         IdempotencyRecord.objects.filter(pk=claim.pk).delete()
         raise

@@ -540,3 +540,32 @@ def test_the_payment_route_refuses_other_methods_and_unknown_orders(
     assert wrong_method.json()["error"]["code"] == "METHOD_NOT_ALLOWED"
     assert (unknown.status_code, not_an_id.status_code) == (404, 404)
     assert unknown.json()["error"]["code"] == "NOT_FOUND"
+
+
+def test_a_checkout_retried_with_its_key_after_stripe_failed_hears_the_same_orders(
+    stripe_api: stripe_server.StripeStandIn,
+) -> None:
+    _kyiv, drill = market_selling("Kyiv Fab Lab", stock=5)
+    buyer = UserFactory.create()
+    cart_add_item(cart=user_cart(buyer), product=drill, quantity=1, acting_user=buyer)
+    stripe_api.fail_next.append(stripe_server.Failure("/v1/payment_intents", 503, "Down"))
+    body = {"shipping_address": ADDRESS, "shipping_method": "pickup"}
+
+    def checkout() -> Any:
+        return client_for(buyer).post(
+            "/api/v1/store/checkout", body, format="json", HTTP_IDEMPOTENCY_KEY="co-1"
+        )
+
+    first, again = checkout(), checkout()
+
+    assert (first.status_code, again.status_code) == (502, 502)
+    assert again.json() == first.json()
+    assert again.headers["Idempotent-Replayed"] == "true"
+    (order,) = Order.objects.filter(user=buyer)
+    assert first.json()["error"]["details"]["orders"] == [
+        {"id": str(order.pk), "order_number": order.order_number}
+    ]
+    drill.refresh_from_db()
+    assert drill.stock_quantity == 4
+    # One try at Stripe: the retry did nothing again.
+    assert len(stripe_api.calls("POST", "/v1/payment_intents")) == 1

@@ -616,6 +616,26 @@ def test_with_stripe_down_at_checkout_the_orders_wait_and_the_card_step_starts_a
     assert len(intents) == 3
 
 
+def test_the_checkout_form_sent_again_after_stripe_failed_leads_to_its_orders(
+    shop: Shop, settings: Any
+) -> None:
+    fill_cart(shop.buyer, (shop.drill, 1))
+    client = signed_in(shop.buyer)
+    data = checkout_data(client)
+
+    with stripe_server.stripe_on(settings) as stripe_api:
+        stripe_api.fail_next.append(stripe_server.Failure("/v1/payment_intents", 503, "Down"))
+        first = client.post(CHECKOUT, data)
+        again = client.post(CHECKOUT, data)
+
+    payment = Payment.objects.get(user=shop.buyer)
+    card_url = reverse("store:card", kwargs={"payment_id": payment.pk})
+    assert first.status_code == again.status_code == 302
+    assert first["Location"] == again["Location"] == card_url
+    assert "This order was placed already; here it is." in messages_of(again)
+    assert Order.objects.filter(user=shop.buyer).count() == 1
+
+
 def test_the_card_step_is_the_buyers_own_and_only_with_stripe(shop: Shop, settings: Any) -> None:
     fill_cart(shop.buyer, (shop.drill, 1))
     client = signed_in(shop.buyer)

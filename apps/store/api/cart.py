@@ -374,7 +374,9 @@ class CheckoutViewSet(viewsets.GenericViewSet):
         request=CheckoutSerializer,
         responses={201: CheckoutResultSerializer, 400: ERROR, 409: ERROR, 502: ERROR},
     )
-    @idempotent("store.checkout")
+    # Stripe not answering comes after the orders are placed: that 502 is the key's
+    # answer, so a retry hears it again (with the orders) instead of an empty cart.
+    @idempotent("store.checkout", keep_errors=("PAYMENT_PROVIDER_ERROR",))
     def create(self, request: Request) -> Response:
         """One order per market of the cart (`market` null: the MakrX catalogue), under
         one payment: its Stripe `client_secret`, or the test-mode `pay_url`. Prices,
@@ -383,8 +385,9 @@ class CheckoutViewSet(viewsets.GenericViewSet):
         CURRENCY_MIXED, SHIPPING_METHOD_UNAVAILABLE, ADDRESS_NOT_GEOCODED,
         OUTSIDE_DELIVERY_AREA, BELOW_MINIMUM_ORDER, PAYMENT_METHOD_UNAVAILABLE and the
         voucher's codes. When Stripe does not answer, 502 PAYMENT_PROVIDER_ERROR: the
-        orders are placed all the same (`details.orders`, `details.payment`) and their
-        payment is started again with `POST /orders/{id}/payment`."""
+        orders are placed all the same (`details.orders`, `details.payment`; a retry
+        with the same `Idempotency-Key` answers the same) and their payment is started
+        again with `POST /orders/{id}/payment`."""
         body = CheckoutSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
