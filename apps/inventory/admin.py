@@ -12,7 +12,6 @@ from uuid import UUID
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin import helpers
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import NestedObjects
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -27,6 +26,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from apps.core.admin_actions import action_form_page
 from apps.core.exceptions import ApplicationError
 from apps.inventory import csv_io, selectors, services
 from apps.inventory.forms import CsvImportForm, RestockForm
@@ -356,16 +356,20 @@ class InventoryItemAdmin(MakerspaceScopedAdmin):
                 done_message=gettext("Restocked"),
             )
             return None
-        context = {
-            **self.admin_site.each_context(request),
-            "title": gettext("Restock the selected items"),
-            "opts": self.opts,
-            "items": queryset.select_related("makerspace"),
-            "form": form,
-            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-        }
-        request.current_app = self.admin_site.name
-        return TemplateResponse(request, "admin/inventory/restock.html", context)
+        return action_form_page(
+            self,
+            request,
+            template="admin/inventory/restock.html",
+            action="restock_selected",
+            title=gettext("Restock the selected items"),
+            intro=gettext(
+                "The quantity is added to each selected item, in the item's own unit, and "
+                "recorded in its stock ledger."
+            ),
+            button=gettext("Restock"),
+            rows=queryset.select_related("makerspace"),
+            form=form,
+        )
 
     @admin.action(
         description=_("Create purchase orders for suggested quantities"), permissions=["restock"]

@@ -366,6 +366,11 @@ def test_the_restock_action_asks_then_writes_a_movement_the_ledger_agrees_with(
 
     assert asked.status_code == 200
     assert "admin/inventory/restock.html" in [t.name for t in asked.templates]
+    page = asked.content.decode()
+    for item in (first, second):
+        assert f"<td>{item}</td>" in page
+        assert f'name="_selected_action" value="{item.pk}"' in page
+    assert "Restock the selected items" in page
     assert written_when_asked == 0
     assert StockMovement.objects.filter(kind=MovementKind.RESTOCK).count() == 2
     assert done.status_code == 302

@@ -271,6 +271,10 @@ def test_change_stock_action_writes_the_ledger_and_refuses_going_negative(
     )
 
     assert confirm.status_code == 200
+    page = confirm.content.decode()
+    assert f"<td>{admins.own}</td>" in page
+    assert f'name="_selected_action" value="{admins.own.pk}"' in page
+    assert 'name="action" value="change_stock"' in page
     assert "change_stock" in action_names(client.get(PRODUCTS))
     assert "Stock changed: 1." in messages_of(done)
     assert any(message.startswith("Not done:") for message in messages_of(refused))

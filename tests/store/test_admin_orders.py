@@ -150,7 +150,7 @@ def test_shipping_asks_for_the_tracking_number_first(shop) -> None:
 
     assert form.status_code == 200
     assert "tracking_number" in form.context["form"].fields
-    assert [row.pk for row in form.context["orders"]] == [order.pk]
+    assert [row.pk for row in form.context["rows"]] == [order.pk]
     assert any("tracking number" in message for message in messages_of(without))
     assert "Orders moved to Shipped: 1." in messages_of(shipped)
     order.refresh_from_db()

@@ -24,18 +24,17 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin import helpers
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.db import models, transaction
 from django.db.models import QuerySet
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest, HttpResponse
-from django.template.response import TemplateResponse
 from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from apps.core import admin_doors
+from apps.core.admin_actions import action_form_page
 from apps.core.exceptions import ApplicationError
 from apps.core.forms import StorableJSONField
 from apps.makerspaces.admin_services import ServiceAdapter, adopt_saved
@@ -736,16 +735,19 @@ class ProductAdmin(MarketScopedAdmin):
                 done_message=gettext("Stock changed"),
             )
             return None
-        context = {
-            **self.admin_site.each_context(request),
-            "title": gettext("Change the stock of the selected products"),
-            "opts": self.opts,
-            "products": queryset.select_related("market"),
-            "form": form,
-            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-        }
-        request.current_app = self.admin_site.name
-        return TemplateResponse(request, "store/admin/change_stock.html", context)
+        return action_form_page(
+            self,
+            request,
+            template="store/admin/change_stock.html",
+            action="change_stock",
+            title=gettext("Change the stock of the selected products"),
+            intro=gettext(
+                "The change is applied to each selected product and recorded in its stock ledger."
+            ),
+            button=gettext("Change stock"),
+            rows=queryset.select_related("market"),
+            form=form,
+        )
 
 
 @admin.register(ProductStockMovement)

@@ -16,13 +16,12 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin import helpers
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
-from django.template.response import TemplateResponse
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from apps.core.admin_actions import action_form_page
 from apps.core.exceptions import ApplicationError
 from apps.makerspaces.admin_services import ServiceAdapter
 from apps.makerspaces.admin_site import acting_user, describe_error
@@ -302,19 +301,17 @@ class OrderAdmin(MarketScopedAdmin):
         if applying and form.is_valid():
             apply(form.cleaned_data)
             return None
-        context = {
-            **self.admin_site.each_context(request),
-            "title": title,
-            "intro": intro,
-            "button": button,
-            "opts": self.opts,
-            "orders": queryset.select_related("market", "user"),
-            "form": form,
-            "action": action,
-            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-        }
-        request.current_app = self.admin_site.name
-        return TemplateResponse(request, "store/admin/order_action.html", context)
+        return action_form_page(
+            self,
+            request,
+            template="store/admin/order_action.html",
+            action=action,
+            title=title,
+            intro=intro,
+            button=button,
+            rows=queryset.select_related("market", "user"),
+            form=form,
+        )
 
 
 # --- vouchers -----------------------------------------------------------------------------

@@ -12,13 +12,12 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin import helpers
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
-from django.template.response import TemplateResponse
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from apps.core.admin_actions import action_form_page
 from apps.core.exceptions import ApplicationError
 from apps.makerspaces.admin_services import ServiceAdapter
 from apps.makerspaces.admin_site import acting_user, describe_error
@@ -190,16 +189,20 @@ class PaymentAdmin(MarketScopedAdmin):
         if applying and form.is_valid():
             self._refund_each(request, queryset, form.cleaned_data["reason"])
             return None
-        context = {
-            **self.admin_site.each_context(request),
-            "title": gettext("Refund the selected payments"),
-            "opts": self.opts,
-            "payments": queryset.select_related("user"),
-            "form": form,
-            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-        }
-        request.current_app = self.admin_site.name
-        return TemplateResponse(request, "store/admin/refund_payments.html", context)
+        return action_form_page(
+            self,
+            request,
+            template="store/admin/refund_payments.html",
+            action="refund_payments",
+            title=gettext("Refund the selected payments"),
+            intro=gettext(
+                "Each order of these payments that you may refund gets back what is left of "
+                "its total, through the payment provider."
+            ),
+            button=gettext("Refund"),
+            rows=queryset.select_related("user"),
+            form=form,
+        )
 
 
 @admin.register(PaymentEvent)
