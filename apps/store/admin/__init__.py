@@ -35,13 +35,14 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.core import admin_doors
 from apps.core.admin_actions import action_form_page
+from apps.core.admin_inlines import ReadOnlyTabularInline
 from apps.core.exceptions import ApplicationError
 from apps.core.forms import StorableJSONField
 from apps.makerspaces.admin_services import ServiceAdapter, adopt_saved
 from apps.makerspaces.admin_site import acting_user, describe_error
 from apps.store import images as product_images
 from apps.store import permissions, services
-from apps.store.forms import MANUAL_STOCK_REASONS, checked_image
+from apps.store.forms import StockChangeForm, checked_image
 from apps.store.models import (
     Category,
     Market,
@@ -432,7 +433,7 @@ class LatestMovementsFormSet(BaseInlineFormSet):
         return self._latest_movements
 
 
-class StockMovementInline(admin.TabularInline):
+class StockMovementInline(ReadOnlyTabularInline):
     """The latest movements of the product's ledger, read-only to everyone."""
 
     model = ProductStockMovement
@@ -440,9 +441,6 @@ class StockMovementInline(admin.TabularInline):
     fields = ("position", "created_at", "change", "quantity_after", "reason", "note", "actor")
     readonly_fields = fields
     ordering = ("-position",)
-    can_delete = False
-    extra = 0
-    max_num = 0
     verbose_name_plural = _("stock ledger, latest 50 movements")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
@@ -450,15 +448,6 @@ class StockMovementInline(admin.TabularInline):
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return obj is None or permissions.may_manage_products(request.user, obj.market_id)
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class ProductImageInlineForm(forms.ModelForm):
@@ -557,21 +546,14 @@ class ProductImageInline(admin.TabularInline):
 LAST = 1_000_000
 
 
-class StockChangeActionForm(forms.Form):
-    change = forms.IntegerField(
-        label=_("change"),
-        min_value=-1_000_000,
-        max_value=1_000_000,
-        help_text=_("Positive to add units, negative to take them away; for each product."),
-    )
-    reason = forms.ChoiceField(label=_("reason"), choices=MANUAL_STOCK_REASONS)
-    note = forms.CharField(label=_("note"), required=False, max_length=300)
+class StockChangeActionForm(StockChangeForm):
+    """The pages' stock change, applied by the admin to each selected product."""
 
-    def clean_change(self) -> int:
-        change: int = self.cleaned_data["change"]
-        if change == 0:
-            raise forms.ValidationError(_("Give a change other than zero."))
-        return change
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["change"].help_text = _(
+            "Positive to add units, negative to take them away; for each product."
+        )
 
 
 class MarketFilter(admin.SimpleListFilter):

@@ -22,6 +22,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from apps.core.admin_actions import action_form_page
+from apps.core.admin_inlines import ReadOnlyTabularInline
 from apps.core.exceptions import ApplicationError
 from apps.makerspaces.admin_services import ServiceAdapter
 from apps.makerspaces.admin_site import acting_user, describe_error
@@ -33,30 +34,18 @@ from apps.store.services import cancellations, orders, payments, vouchers_admin
 # --- orders -------------------------------------------------------------------------------
 
 
-class OrderItemInline(admin.TabularInline):
+class OrderItemInline(ReadOnlyTabularInline):
     """What the order sold, as checkout wrote it: read-only to everyone."""
 
     model = OrderItem
     fields = ("name", "sku", "product", "fabrication_job", "unit_price", "quantity", "line_total")
     readonly_fields = fields
-    can_delete = False
-    extra = 0
-    max_num = 0
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).select_related("product", "fabrication_job")
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return obj is None or orders.may_fulfil(request.user, obj)
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class ShipActionForm(forms.Form):

@@ -18,6 +18,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from apps.core.admin_actions import action_form_page
+from apps.core.admin_inlines import ReadOnlyTabularInline
 from apps.core.exceptions import ApplicationError
 from apps.makerspaces.admin_services import ServiceAdapter
 from apps.makerspaces.admin_site import acting_user, describe_error
@@ -29,27 +30,14 @@ from apps.store.services import payments
 REFUNDABLE = (PaymentStatus.PAID, PaymentStatus.PARTIALLY_REFUNDED)
 
 
-class _ReadOnlyInline(admin.TabularInline):
+class _ReadOnlyInline(ReadOnlyTabularInline):
     """Rows of the payment the user may see (``get_queryset`` scopes them); the
     payment's own admin decides who opens the payment."""
-
-    can_delete = False
-    extra = 0
-    max_num = 0
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return permissions.is_super_admin(request.user) or bool(
             permissions.managed_market_ids(request.user)
         )
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 def _scoped(request: HttpRequest, queryset: QuerySet, market_path: str) -> QuerySet:
