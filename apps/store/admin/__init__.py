@@ -363,26 +363,7 @@ class ProductAdminForm(forms.ModelForm):
 
     class Meta:
         model = Product
-        fields = (
-            "market",
-            "category",
-            "name",
-            "slug",
-            "sku",
-            "description",
-            "long_description",
-            "price",
-            "sale_price",
-            "currency",
-            "track_inventory",
-            "allow_backorder",
-            "tags",
-            "specifications",
-            "dimensions",
-            "weight",
-            "is_featured",
-            "is_active",
-        )
+        fields = ("market", *services.PRODUCT_FIELDS)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
