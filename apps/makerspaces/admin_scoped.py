@@ -37,7 +37,7 @@ from django.utils.translation import gettext_lazy as _
 from apps.core.forms import StorableJSONField
 from apps.core.models import AuditLogEntry
 from apps.makerspaces.admin_inlines import ServiceInlineFormSet
-from apps.makerspaces.admin_services import ServiceAdapter, adopt_saved
+from apps.makerspaces.admin_services import PermissionsByMay, ServiceAdapter, adopt_saved
 from apps.makerspaces.admin_site import (
     acting_user,
     admin_makerspace_ids,
@@ -76,7 +76,7 @@ class MakerspaceListFilter(admin.SimpleListFilter):
         return queryset.filter(**{self.makerspace_field: value})
 
 
-class MakerspaceScopedAdmin(admin.ModelAdmin):
+class MakerspaceScopedAdmin(PermissionsByMay, admin.ModelAdmin):
     """A ModelAdmin whose rows, choices, filters and permissions follow the role matrix.
 
     ``makerspace_field`` is the lookup path from the model to its makerspace.
@@ -170,23 +170,6 @@ class MakerspaceScopedAdmin(admin.ModelAdmin):
         }
         request.current_app = self.admin_site.name
         return TemplateResponse(request, "admin/makrx_audit_history.html", context)
-
-    # -- permissions: the role matrix, never Django's model permissions --
-
-    def has_module_permission(self, request: HttpRequest) -> bool:
-        return self.has_view_permission(request)
-
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return self.may(request, "view", obj) or self.may(request, "change", obj)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return self.may(request, "add")
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return self.may(request, "change", obj)
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return self.may(request, "delete", obj)
 
     # -- forms --
 

@@ -122,21 +122,20 @@ def permission_check(permission: str, *, super_admins_only: bool = False) -> Per
     return has_permission
 
 
-def apply_to_each(
+def run_on_each(
     model_admin: Any,
     request: HttpRequest,
     rows: Iterable[Any],
     *,
-    permission: str,
+    allowed: Callable[[Any], bool],
     service: Callable[[Any], object],
     done_message: str,
 ) -> None:
-    """Run an action's service row by row, each in its own transaction, checking the
-    permission in the row's own space; report what was done and what was refused."""
+    """Run an action's service row by row, each in its own transaction, on the rows
+    ``allowed`` lets through; report what was done and what was refused."""
     done, refused = 0, []
     for obj in rows:
-        space_id = makerspace_id_of(obj, model_admin.makerspace_field)
-        if not admin_may(request.user, space_id, permission):
+        if not allowed(obj):
             refused.append(gettext("%(object)s: not allowed") % {"object": obj})
             continue
         try:
@@ -152,6 +151,55 @@ def apply_to_each(
         model_admin.message_user(
             request, gettext("Not done: %s") % "; ".join(refused), messages.WARNING
         )
+
+
+def apply_to_each(
+    model_admin: Any,
+    request: HttpRequest,
+    rows: Iterable[Any],
+    *,
+    permission: str,
+    service: Callable[[Any], object],
+    done_message: str,
+) -> None:
+    """``run_on_each`` checking the permission in the row's own space."""
+
+    def allowed(obj: Any) -> bool:
+        space_id = makerspace_id_of(obj, model_admin.makerspace_field)
+        return admin_may(request.user, space_id, permission)
+
+    run_on_each(
+        model_admin,
+        request,
+        rows,
+        allowed=allowed,
+        service=service,
+        done_message=done_message,
+    )
+
+
+class PermissionsByMay:
+    """A ModelAdmin's permissions asked of its own rules, ``may(request, action, obj)``,
+    never of Django's model permissions: viewing is allowed to whoever may view or
+    change; the module shows to whoever may view."""
+
+    def may(self, request: HttpRequest, action: str, obj: Any = None) -> bool:
+        raise NotImplementedError
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return self.has_view_permission(request)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self.may(request, "view", obj) or self.may(request, "change", obj)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return self.may(request, "add")
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self.may(request, "change", obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self.may(request, "delete", obj)
 
 
 @dataclass(kw_only=True)

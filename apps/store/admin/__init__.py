@@ -38,8 +38,13 @@ from apps.core.admin_actions import action_form_page
 from apps.core.admin_inlines import ReadOnlyTabularInline
 from apps.core.exceptions import ApplicationError
 from apps.core.forms import StorableJSONField
-from apps.makerspaces.admin_services import ServiceAdapter, adopt_saved
-from apps.makerspaces.admin_site import acting_user, describe_error
+from apps.makerspaces.admin_services import (
+    PermissionsByMay,
+    ServiceAdapter,
+    adopt_saved,
+    run_on_each,
+)
+from apps.makerspaces.admin_site import acting_user
 from apps.store import images as product_images
 from apps.store import permissions, services
 from apps.store.forms import StockChangeForm, checked_image
@@ -91,7 +96,7 @@ def _market_id_of(obj: Any, path: str) -> str | None:
     return None if value is None else str(value)
 
 
-class MarketScopedAdmin(admin.ModelAdmin):
+class MarketScopedAdmin(PermissionsByMay, admin.ModelAdmin):
     """A ModelAdmin whose rows and permissions follow the store's rules.
 
     ``market_field`` is the lookup path from the model to its market (rows without a
@@ -140,23 +145,6 @@ class MarketScopedAdmin(admin.ModelAdmin):
             return permissions.may_edit_market(user, market)
         return permissions.may_manage_products(user, market_id)
 
-    # -- permissions: the store's rules, never Django's model permissions --
-
-    def has_module_permission(self, request: HttpRequest) -> bool:
-        return self.has_view_permission(request)
-
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return self.may(request, "view", obj) or self.may(request, "change", obj)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return self.may(request, "add")
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return self.may(request, "change", obj)
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return self.may(request, "delete", obj)
-
     # -- writes: through the services --
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: Any) -> None:
@@ -197,24 +185,14 @@ class MarketScopedAdmin(admin.ModelAdmin):
     ) -> None:
         """Run a service row by row, each in its own transaction, checking ``action``
         on the row; report what was done and what was refused."""
-        done, refused = 0, []
-        for obj in rows:
-            if not self.may(request, action, obj):
-                refused.append(gettext("%(object)s: not allowed") % {"object": obj})
-                continue
-            try:
-                with transaction.atomic():
-                    service(obj)
-            except ApplicationError as error:
-                refused.append(f"{obj}: {describe_error(error)}")
-                continue
-            done += 1
-        if done:
-            self.message_user(request, f"{done_message}: {done}.", messages.SUCCESS)
-        if refused:
-            self.message_user(
-                request, gettext("Not done: %s") % "; ".join(refused), messages.WARNING
-            )
+        run_on_each(
+            self,
+            request,
+            rows,
+            allowed=lambda obj: self.may(request, action, obj),
+            service=service,
+            done_message=done_message,
+        )
 
 
 # --- categories ----------------------------------------------------------------------------
