@@ -8,6 +8,7 @@ run it.
 """
 
 from collections.abc import Callable, Collection, Iterable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -130,16 +131,18 @@ def run_on_each(
     allowed: Callable[[Any], bool],
     service: Callable[[Any], object],
     done_message: str,
+    atomic: bool = True,
 ) -> None:
-    """Run an action's service row by row, each in its own transaction, on the rows
-    ``allowed`` lets through; report what was done and what was refused."""
+    """Run an action's service row by row, each in its own transaction (without
+    ``atomic``: a service that calls a provider and keeps its own transactions short),
+    on the rows ``allowed`` lets through; report what was done and what was refused."""
     done, refused = 0, []
     for obj in rows:
         if not allowed(obj):
             refused.append(gettext("%(object)s: not allowed") % {"object": obj})
             continue
         try:
-            with transaction.atomic():
+            with transaction.atomic() if atomic else nullcontext():
                 service(obj)
         except ApplicationError as error:
             refused.append(f"{obj}: {describe_error(error)}")

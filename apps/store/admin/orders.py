@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext
@@ -23,9 +23,8 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.core.admin_actions import action_form_page
 from apps.core.admin_inlines import ReadOnlyTabularInline
-from apps.core.exceptions import ApplicationError
-from apps.makerspaces.admin_services import ServiceAdapter
-from apps.makerspaces.admin_site import acting_user, describe_error
+from apps.makerspaces.admin_services import ServiceAdapter, run_on_each
+from apps.makerspaces.admin_site import acting_user
 from apps.store import permissions
 from apps.store.admin import MarketFilter, MarketScopedAdmin
 from apps.store.models import Market, Order, OrderItem, OrderStatus, Voucher
@@ -209,23 +208,15 @@ class OrderAdmin(MarketScopedAdmin):
         service: Callable[[Order], object],
         done_message: str,
     ) -> None:
-        done, refused = 0, []
-        for order in queryset.select_related("market").order_by("created_at"):
-            if not orders.may_fulfil(request.user, order):
-                refused.append(gettext("%(object)s: not allowed") % {"object": order})
-                continue
-            try:
-                service(order)
-            except ApplicationError as error:
-                refused.append(f"{order}: {describe_error(error)}")
-                continue
-            done += 1
-        if done:
-            self.message_user(request, f"{done_message}: {done}.", messages.SUCCESS)
-        if refused:
-            self.message_user(
-                request, gettext("Not done: %s") % "; ".join(refused), messages.WARNING
-            )
+        run_on_each(
+            self,
+            request,
+            queryset.select_related("market").order_by("created_at"),
+            allowed=lambda order: orders.may_fulfil(request.user, order),
+            service=service,
+            done_message=done_message,
+            atomic=False,
+        )
 
     @admin.action(description=_("Cancel (and refund what was paid)…"), permissions=["fulfil"])
     def cancel_orders(self, request: HttpRequest, queryset: QuerySet[Order]) -> HttpResponse | None:
